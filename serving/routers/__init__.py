@@ -1,0 +1,1 @@
+"""One APIRouter per resource; handlers are thin and call `serving.services`."""

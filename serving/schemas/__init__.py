@@ -1,0 +1,1 @@
+"""API schemas, split by direction: `...Create` (request bodies) and `...Public` (responses)."""
