@@ -1,0 +1,1 @@
+"""Rule data for text analysis (section headers, context cues), shipped as package data."""
