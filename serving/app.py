@@ -7,7 +7,6 @@ lifespan opens the database (applying migrations), then loads the served model i
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +19,8 @@ from serving import __version__
 from serving.db import make_engine, make_session_factory, migrate
 from serving.errors import PayloadTooLarge
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.registry import ModelRegistry, read_manifest
+from serving.registry import ModelRegistry
+from serving.services import models as model_services
 from serving.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,12 @@ CPT descriptions are plain-language labels written by chartcoder, not AMA descri
 
 
 def _ensure_model_dir(settings: Settings) -> Path:
+    """The model folder to serve; the default one is trained first if it holds no model."""
     model_dir = settings.resolved_model_dir
-    if model_dir.exists() or not settings.train_default_model:
+    if settings.model_dir is not None or not settings.train_default_model:
+        return model_dir  # an explicit folder is never trained into; a bad one fails on load
+    if (model_dir / "manifest.json").is_file():
         return model_dir
-    if settings.model_dir is not None:
-        return model_dir  # an explicit folder that is missing is an error, reported on load
     try:
         from training.default import ensure_default_model
     except ImportError:
@@ -56,20 +57,23 @@ def _ensure_model_dir(settings: Settings) -> Path:
 def _load_model(app: FastAPI, settings: Settings) -> None:
     """Load the served model; on failure keep serving the API (readyz says why)."""
     registry: ModelRegistry = app.state.registry
+    factory = app.state.session_factory
+    app.state.sync_registry = lambda: model_services.sync_registry(registry, factory)
     try:
         model_dir = _ensure_model_dir(settings)
-        if importlib.util.find_spec("serving.services.models") is not None:
-            from serving.services import models as model_services
-
-            factory = app.state.session_factory
-            model_services.bootstrap(registry, factory, model_dir, actor=STARTUP_ACTOR)
-            app.state.sync_registry = lambda: model_services.sync_registry(registry, factory)
-        else:  # until the registry service lands
-            registry.activate(read_manifest(model_dir)["version"], model_dir)
-        app.state.model_error = None
+        model_services.bootstrap(registry, factory, model_dir, actor=STARTUP_ACTOR)
     except Exception as exc:  # noqa: BLE001 - reported by /readyz and 503s, never fatal
         app.state.model_error = f"{type(exc).__name__}: {exc}"
         logger.error("model not loaded: %s", app.state.model_error)
+        return
+    if registry.active_version is None:
+        failure = registry.last_error
+        app.state.model_error = (
+            failure.message if failure else f"no model is registered and none at {model_dir}"
+        )
+        logger.error("model not loaded: %s", app.state.model_error)
+    else:
+        app.state.model_error = None
 
 
 @asynccontextmanager
@@ -115,24 +119,14 @@ class BodySizeLimit:
 def _include_routers(app: FastAPI) -> None:
     from serving.cds_hooks.router import router as cds_router
     from serving.claims.router import router as claims_router
-    from serving.routers import codes, corrections, health, suggestions
+    from serving.routers import audit, codes, corrections, health, models, suggestions
 
     app.include_router(health.router)
     app.include_router(suggestions.router)
     app.include_router(corrections.router)
     app.include_router(codes.router)
-    try:  # registry/audit engineer's routers; remove this guard once both exist
-        from serving.routers import models as models_router
-
-        app.include_router(models_router.router)
-    except ImportError:
-        logger.debug("serving.routers.models not present yet")
-    try:
-        from serving.routers import audit as audit_router
-
-        app.include_router(audit_router.router)
-    except ImportError:
-        logger.debug("serving.routers.audit not present yet")
+    app.include_router(models.router)
+    app.include_router(audit.router)
     app.include_router(claims_router, prefix="/v1")
     app.include_router(cds_router)
 
