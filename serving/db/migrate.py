@@ -29,6 +29,6 @@ def migrate(engine_or_url: Engine | str, revision: str = "head") -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
-    logger.info("database schema at %s", revision)
+    logger.debug("database schema at %s", revision)
     if isinstance(engine_or_url, str):
         engine.dispose()

@@ -1,28 +1,21 @@
-"""The code catalog as serving sees it: lookup and search over `model.codesets`."""
+"""The code catalog as serving sees it: lookup, validation and search over `model.codesets`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+import datetime as dt
 from typing import Any
 
+from model.codesets import Catalog, CodeEntry, get_catalog
 from model.suggestion import SYSTEMS
 from serving.errors import InvalidInput
 
-
-@dataclass(frozen=True, slots=True)
-class CodeInfo:
-    system: str
-    code: str
-    description: str
-    billable: bool | None
-    official: bool
+#: Catalog problems that make a code unusable in a final code set. Sex/age edits are claim
+#: edits (serving.claims), not review errors.
+BLOCKING = frozenset({"unknown_code", "invalid_format", "unknown_system", "not_billable"})
+DATE_PROBLEMS = frozenset({"terminated", "not_yet_effective"})
 
 
-@lru_cache(maxsize=1)
-def _catalog() -> Any:
-    from model.codesets import get_catalog
-
+def catalog() -> Catalog:
     return get_catalog()
 
 
@@ -36,27 +29,22 @@ def check_system(system: str, field: str = "system") -> str:
     return system
 
 
-def _info(entry: Any, system: str) -> CodeInfo:
-    official = bool(getattr(entry, "official", system != "CPT"))
-    billable = getattr(entry, "billable", None)
-    return CodeInfo(
-        system=system,
-        code=str(entry.code),
-        description=str(getattr(entry, "description", "") or ""),
-        billable=None if billable is None else bool(billable),
-        official=official,
-    )
-
-
-def lookup(system: str, code: str) -> CodeInfo | None:
-    """The catalog entry for `(system, code)`, or None if the catalog does not know it."""
+def lookup(system: str, code: str) -> CodeEntry | None:
+    """The catalog entry for `(system, code)` (any case, dotted or not), or None."""
     check_system(system)
-    entry = _catalog().lookup(system, code)
-    return None if entry is None else _info(entry, system)
+    return catalog().get(system, code)
 
 
-def search(query: str, system: str | None = None, limit: int = 20) -> list[CodeInfo]:
+def problems(
+    system: str, code: str, date_of_service: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Why `code` cannot be in a final code set (`[]` if it can): `{"code", "message", ...}`."""
+    found = catalog().validate(system, code, date_of_service)
+    wanted = BLOCKING | (DATE_PROBLEMS if date_of_service is not None else frozenset())
+    return [p.to_dict() for p in found if p.code in wanted]
+
+
+def search(query: str, system: str | None = None, limit: int = 20) -> list[tuple[CodeEntry, float]]:
     if system is not None:
         check_system(system)
-    hits = _catalog().search(query, system=system, limit=limit)
-    return [_info(h, getattr(h, "system", system or "")) for h in hits]
+    return [(h.entry, h.score) for h in catalog().search(query, system=system, limit=limit)]

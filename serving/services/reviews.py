@@ -11,6 +11,7 @@ Rejected codes are left out. Every explicit decision and every added code become
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from model.codesets import CodeEntry, clean_code
 from serving.db.models import CorrectionEventRow, NoteRow, ReviewRow, as_utc
 from serving.errors import Conflict, InvalidInput
 from serving.schemas.reviews import AddedCodeCreate, DecisionCreate, FinalCodePublic, ReviewPublic
@@ -58,11 +60,28 @@ class _Problems:
         raise InvalidInput(message, code="invalid_review", field=first["field"], details=self.items)
 
 
-def _known(system: str, code: str, field: str, problems: _Problems) -> catalog.CodeInfo | None:
-    info = catalog.lookup(system, code)
-    if info is None:
-        problems.add(field, f"{system} code {code!r} is not in the code catalog", "unknown_code")
-    return info
+def _known(
+    system: str, code: str, field: str, problems: _Problems, dos: dt.date | None
+) -> CodeEntry | None:
+    """The catalog entry if `code` may be in a final code set; else record why not."""
+    found = catalog.problems(system, code, dos)
+    if found:
+        for p in found:
+            problems.add(field, f"{system} {code}: {p['message']}", str(p["code"]))
+        return None
+    return catalog.lookup(system, code)
+
+
+def _key(system: str, code: str) -> Key:
+    return (system, clean_code(code))
+
+
+def _note_date(meta: Mapping[str, Any] | None) -> dt.date | None:
+    raw = (meta or {}).get("date_of_service")
+    try:
+        return dt.date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def submit_review(
@@ -73,21 +92,26 @@ def submit_review(
     added: Sequence[AddedCodeCreate | Mapping[str, Any]],
     user: Actor,
 ) -> ReviewPublic:
-    """Validate and store one review revision; return it. Raises `InvalidInput` (422) naming
-    every bad code or field at once, `NotFound` (404) for an unknown set. Does not commit."""
+    """Validate and store one review revision; return it.
+
+    Raises `InvalidInput` (422) naming every bad code or field at once, `NotFound` (404) for an
+    unknown set, `Conflict` (409) when a concurrent review took the same revision number.
+    Does not commit.
+    """
     ss = get_row(session, suggestion_set_id)
     note = session.get(NoteRow, ss.note_id)
     text = note.text if note is not None else ""
+    dos = _note_date(note.meta_json if note is not None else None)
     decisions_ = _coerce(decisions, DecisionCreate, "decisions")
     added_ = _coerce(added, AddedCodeCreate, "added")
 
-    suggested: dict[Key, dict[str, Any]] = {(c["system"], c["code"]): c for c in ss.codes_json}
+    suggested: dict[Key, dict[str, Any]] = {_key(c["system"], c["code"]): c for c in ss.codes_json}
     problems = _Problems()
-    decided: dict[Key, tuple[int, DecisionCreate, catalog.CodeInfo | None]] = {}
+    decided: dict[Key, tuple[int, DecisionCreate, CodeEntry | None]] = {}
 
     for i, d in enumerate(decisions_):
         f = f"decisions[{i}]"
-        key = (d.system, d.code)
+        key = _key(d.system, d.code)
         if key not in suggested:
             problems.add(
                 f"{f}.code",
@@ -99,8 +123,9 @@ def submit_review(
         if key in decided:
             problems.add(f, f"{d.system} {d.code} has more than one decision", "duplicate")
             continue
-        _known(d.system, d.code, f"{f}.code", problems)
-        repl_info: catalog.CodeInfo | None = None
+        if d.action == "accept":
+            _known(d.system, d.code, f"{f}.code", problems, dos)
+        replacement: CodeEntry | None = None
         if d.action == "reject" and d.reason is None:
             problems.add(f"{f}.reason", "a reject needs a reason", "missing_reason")
         if d.action != "replace" and d.replacement is not None:
@@ -108,29 +133,31 @@ def submit_review(
         if d.action == "replace":
             if d.replacement is None:
                 problems.add(f"{f}.replacement", "a replace needs a replacement code", "missing")
-            elif (d.replacement.system, d.replacement.code) == key:
-                problems.add(f"{f}.replacement", "the replacement equals the original code")
+            elif _key(d.replacement.system, d.replacement.code) == key:
+                problems.add(
+                    f"{f}.replacement", "the replacement equals the original code", "same_code"
+                )
             else:
-                repl_info = _known(
-                    d.replacement.system, d.replacement.code, f"{f}.replacement.code", problems
+                replacement = _known(
+                    d.replacement.system, d.replacement.code, f"{f}.replacement.code", problems, dos
                 )
         if d.reason == "other" and not (d.comment and d.comment.strip()):
             problems.add(f"{f}.comment", "reason `other` needs a comment", "missing_comment")
-        decided[key] = (i, d, repl_info)
+        decided[key] = (i, d, replacement)
 
-    added_info: list[tuple[AddedCodeCreate, catalog.CodeInfo | None, list[dict[str, Any]]]] = []
+    additions: list[tuple[AddedCodeCreate, CodeEntry | None, list[dict[str, Any]]]] = []
     seen_added: set[Key] = set()
     for i, a in enumerate(added_):
         f = f"added[{i}]"
-        key = (a.system, a.code)
-        info = _known(a.system, a.code, f"{f}.code", problems)
+        key = _key(a.system, a.code)
+        entry = _known(a.system, a.code, f"{f}.code", problems, dos)
         if key in suggested:
             problems.add(
                 f"{f}.code",
                 f"{a.system} {a.code} was suggested; accept it with a decision instead",
                 "already_suggested",
             )
-        if key in seen_added:
+        elif key in seen_added:
             problems.add(f"{f}.code", f"{a.system} {a.code} is added twice", "duplicate")
         seen_added.add(key)
         spans = []
@@ -146,79 +173,75 @@ def submit_review(
             spans.append(
                 {"start": span.start, "end": span.end, "text": text[span.start : span.end]}
             )
-        added_info.append((a, info, spans))
+        additions.append((a, entry, spans))
     problems.raise_if_any()
 
     final: list[FinalCodePublic] = []
     final_keys: set[Key] = set()
 
     def put(item: FinalCodePublic) -> None:
-        k = (item.system, item.code)
+        k = _key(item.system, item.code)
         if k not in final_keys:
             final_keys.add(k)
             final.append(item)
 
-    events: list[CorrectionEventRow] = []
-    for c in sorted(ss.codes_json, key=lambda c: c.get("rank", 0)):
-        key = (c["system"], c["code"])
-        entry = decided.get(key)
+    for c in sorted(ss.codes_json, key=lambda c: int(c.get("rank", 0))):
+        decision = decided.get(_key(c["system"], c["code"]))
         score = float(c["score"])
-        if entry is None:
+        if decision is None:
             if c.get("accepted"):
                 put(_final(c["system"], c["code"], c["description"], "model", score, c))
             continue
-        _, d, repl_info = entry
+        _, d, replacement = decision
         if d.action == "accept":
             put(_final(c["system"], c["code"], c["description"], "model", score, c))
-        elif d.action == "replace" and repl_info is not None:
+        elif d.action == "replace" and replacement is not None:
             put(
                 _final(
-                    repl_info.system, repl_info.code, repl_info.description, "replacement", score, c
+                    replacement.system,
+                    replacement.code,
+                    replacement.description,
+                    "replacement",
+                    score,
+                    c,
                 )
             )
+    for _, entry, spans in additions:
+        if entry is not None:
+            put(_final(entry.system, entry.code, entry.description, "added", None, spans=spans))
 
-    for d_index in sorted(decided.values(), key=lambda e: e[0]):
-        _, d, repl_info = d_index
-        c = suggested[(d.system, d.code)]
+    events: list[CorrectionEventRow] = []
+    for _, d, replacement in sorted(decided.values(), key=lambda e: e[0]):
+        c = suggested[_key(d.system, d.code)]
         events.append(
             CorrectionEventRow(
                 suggestion_set_id=ss.id,
-                system=d.system,
-                code=d.code,
+                system=c["system"],
+                code=c["code"],
                 action=d.action,
                 reason=d.reason,
                 comment=d.comment,
-                replacement_system=repl_info.system if repl_info else None,
-                replacement_code=repl_info.code if repl_info else None,
+                replacement_system=replacement.system if replacement else None,
+                replacement_code=replacement.code if replacement else None,
                 evidence_json=list(c.get("evidence", [])),
                 model_score=float(c["score"]),
                 created_by=user.name,
             )
         )
-    for a, info, spans in added_info:
-        assert info is not None  # unknown codes were rejected above
-        put(
-            FinalCodePublic(
-                system=info.system,
-                code=info.code,
-                description=info.description,
-                source="added",
-                model_score=None,
-                evidence=spans,  # type: ignore[arg-type]
+    for a, entry, spans in additions:
+        if entry is not None:
+            events.append(
+                CorrectionEventRow(
+                    suggestion_set_id=ss.id,
+                    system=entry.system,
+                    code=entry.code,
+                    action="add",
+                    comment=a.comment,
+                    evidence_json=spans,
+                    model_score=None,
+                    created_by=user.name,
+                )
             )
-        )
-        events.append(
-            CorrectionEventRow(
-                suggestion_set_id=ss.id,
-                system=info.system,
-                code=info.code,
-                action="add",
-                comment=a.comment,
-                evidence_json=spans,
-                model_score=None,
-                created_by=user.name,
-            )
-        )
 
     last = session.scalar(
         select(func.max(ReviewRow.revision)).where(ReviewRow.suggestion_set_id == ss.id)
@@ -229,9 +252,10 @@ def submit_review(
         final_codes_json=[f.model_dump(mode="json") for f in final],
         created_by=user.name,
     )
-    session.add(review)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(review)
+            session.flush()
     except IntegrityError:
         raise Conflict(
             "another review of this suggestion set was saved at the same time; retry",
@@ -253,8 +277,16 @@ def submit_review(
 
 
 def _final(
-    system: str, code: str, description: str, source: str, score: float, c: Mapping[str, Any]
+    system: str,
+    code: str,
+    description: str,
+    source: str,
+    score: float | None,
+    c: Mapping[str, Any] | None = None,
+    *,
+    spans: Sequence[Mapping[str, Any]] | None = None,
 ) -> FinalCodePublic:
+    evidence = list(spans) if spans is not None else list((c or {}).get("evidence", []))
     return FinalCodePublic.model_validate(
         {
             "system": system,
@@ -262,7 +294,7 @@ def _final(
             "description": description,
             "source": source,
             "model_score": score,
-            "evidence": list(c.get("evidence", [])),
+            "evidence": evidence,
         }
     )
 
