@@ -86,8 +86,9 @@ _ICD_PROBLEM_EDITS = {
 
 
 def icd_excludes1(ctx: EditContext) -> Iterator[ClaimEdit]:
-    codes = [icd_dotted(d.code) for d in ctx.diagnoses]
-    for (_, a), (j, b) in combinations(enumerate(codes), 2):
+    """No two diagnoses may form an Excludes1 pair (unknown codes are icd_valid_billable's)."""
+    known = [(j, icd_dotted(d.code)) for j, d in enumerate(ctx.diagnoses) if ctx.icd(d.code)]
+    for (_, a), (j, b) in combinations(known, 2):
         if ctx.catalog.excludes1_conflict(a, b):
             yield _edit(
                 "icd.excludes1",
