@@ -337,14 +337,20 @@ def _check_verdict(body: VerdictCreate, case: Case) -> None:
         seen.add(key)
     for system, code in sorted(final - seen):
         problems.append({"field": "codes", "message": f"no verdict for {system} {code}"})
+    corrected: set[tuple[str, str]] = set()
     for i, ref in enumerate(body.corrected_codes):
-        if catalog.lookup(ref.system, ref.code) is None:
-            problems.append(
-                {
-                    "field": f"corrected_codes[{i}]",
-                    "message": f"{ref.system} {ref.code} is not in the code catalog",
-                }
-            )
+        where = f"corrected_codes[{i}]"
+        info = catalog.lookup(ref.system, ref.code)
+        if info is None:
+            message = f"{ref.system} {ref.code} is not in the code catalog"
+        elif info.billable is False:
+            message = f"{ref.system} {ref.code} is a header, not a billable code"
+        elif (ref.system, info.code) in corrected:
+            message = f"{ref.system} {ref.code} is repeated"
+        else:
+            corrected.add((ref.system, info.code))
+            continue
+        problems.append({"field": where, "message": message})
     if problems:
         raise InvalidInput(
             "; ".join(f"{p['field']}: {p['message']}" for p in problems),
