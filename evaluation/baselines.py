@@ -40,9 +40,15 @@ def _token_spans(text: str, pattern: re.Pattern[str] = TOKEN_RE) -> list[tuple[s
 
 
 def _code_dict(
-    system: str, code: str, description: str, score: float, rank: int, accept: float, text: str,
+    system: str,
+    code: str,
+    description: str,
+    score: float,
+    rank: int,
+    accept: float,
+    text: str,
     spans: Iterable[tuple[int, int]],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     return {
         "system": system,
         "code": code,
@@ -179,10 +185,16 @@ class TfidfLogRegBaseline:
                         j = int(cols[s][i])
                         codes.append(
                             _code_dict(
-                                s, self.labels_[j][1], "", float(p[i]), 0,
-                                self.accept_score, note.text, self._evidence(first, row, j),
+                                s,
+                                self.labels_[j][1],
+                                "",
+                                float(p[i]),
+                                0,
+                                self.accept_score,
+                                note.text,
+                                self._evidence(first, row, j),
                             )
-                        )  # fmt: skip
+                        )
                 out.append(_finish(note.id, self.model_version, codes))
         return out
 
@@ -198,9 +210,7 @@ def _finish(note_id: str, version: str, codes: list[dict[str, Any]]) -> dict[str
 # (b) ICD-10-CM description matching
 
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_DROP_RE = re.compile(
-    r",?\s*\b(unspecified|not elsewhere classified|nos)\b", flags=re.IGNORECASE
-)  # fmt: skip
+_DROP_RE = re.compile(r",?\s*\b(unspecified|not elsewhere classified|nos)\b", flags=re.IGNORECASE)
 _MIN_SINGLE_TOKEN = 5  # single-word phrases shorter than this are too ambiguous ("pain")
 
 
@@ -215,9 +225,32 @@ def icd10cm_phrases() -> list[tuple[str, str, str, str]]:
 
     kind: "description" (the code's own description), "inclusion" (its inclusion terms and
     includes notes), "header" (description or terms of a category/subcategory header, mapped to
-    its unspecified billable child). Read from `simple_icd_10_cm` (the public CMS release it
-    ships); `model.codesets` can replace it once its catalog exposes the same text.
+    its default billable child, see `_default_child`). Read from `model.codesets.get_catalog()`;
+    falls back to `simple_icd_10_cm` (the same public CMS release) when the catalog is absent.
     """
+    try:
+        from model.codesets import get_catalog
+    except ImportError:
+        return _phrases_simple_icd()
+    cat = get_catalog()
+    out: list[tuple[str, str, str, str]] = []
+    for e in cat.entries(ICD10CM, billable_only=False):
+        if e.kind == "block":
+            continue
+        if e.billable:
+            out.append((e.code, e.description, "description", e.description))
+            out.extend((e.code, e.description, "inclusion", t) for t in e.inclusion_terms)
+            continue
+        leaves = {d: cat.get(ICD10CM, d) for d in cat.billable_descendants(e.code)}
+        child = _default_child({d: x.description.lower() for d, x in leaves.items() if x})
+        if child is None:
+            continue
+        child_desc = leaves[child].description  # type: ignore[union-attr]
+        out.extend((child, child_desc, "header", t) for t in [e.description, *e.inclusion_terms])
+    return out
+
+
+def _phrases_simple_icd() -> list[tuple[str, str, str, str]]:
     import simple_icd_10_cm as cm
 
     out: list[tuple[str, str, str, str]] = []
@@ -355,11 +388,17 @@ class DescriptionMatchBaseline:
             )[: self.top_k]
             codes = [
                 _code_dict(
-                    ICD10CM, code, self.descriptions_.get(code, ""), self.bucket_scores_[bucket],
-                    0, self.accept_score, note.text, spans[:3],
+                    ICD10CM,
+                    code,
+                    self.descriptions_.get(code, ""),
+                    self.bucket_scores_[bucket],
+                    0,
+                    self.accept_score,
+                    note.text,
+                    spans[:3],
                 )
                 for code, (bucket, spans) in ranked
-            ]  # fmt: skip
+            ]
             # ranks follow the list order (ties on score keep the occurrence-count order)
             for rank, c in enumerate(codes, start=1):
                 c["rank"] = rank

@@ -97,15 +97,23 @@ def test_tfidf_logreg_on_synthetic_fixture(synthetic_dir) -> None:
 
 
 PHRASES = [
-    ("E11.9", "Type 2 diabetes mellitus without complications", "description",
-     "Type 2 diabetes mellitus without complications"),
-    ("E11.9", "Type 2 diabetes mellitus without complications", "header",
-     "Type 2 diabetes mellitus"),
+    (
+        "E11.9",
+        "Type 2 diabetes mellitus without complications",
+        "description",
+        "Type 2 diabetes mellitus without complications",
+    ),
+    (
+        "E11.9",
+        "Type 2 diabetes mellitus without complications",
+        "header",
+        "Type 2 diabetes mellitus",
+    ),
     ("I10", "Essential (primary) hypertension", "description", "Essential (primary) hypertension"),
     ("I10", "Essential (primary) hypertension", "inclusion", "high blood pressure"),
     ("R50.9", "Fever, unspecified", "description", "Fever, unspecified"),
     ("R52", "Pain, unspecified", "description", "Pain, unspecified"),
-]  # fmt: skip
+]
 
 
 def test_normalise_phrase() -> None:
@@ -129,11 +137,9 @@ def test_default_child_prefers_unspecified_then_uncomplicated() -> None:
 
 def test_description_match_finds_phrases_with_exact_evidence() -> None:
     train = [
-        LabeledNote("t1", "Fever and essential hypertension.",
-                    codes=(GoldCode(ICD, "I10"),)),
-        LabeledNote("t2", "No fever. Type 2 diabetes mellitus.",
-                    codes=(GoldCode(ICD, "E11.9"),)),
-    ]  # fmt: skip
+        LabeledNote("t1", "Fever and essential hypertension.", codes=(GoldCode(ICD, "I10"),)),
+        LabeledNote("t2", "No fever. Type 2 diabetes mellitus.", codes=(GoldCode(ICD, "E11.9"),)),
+    ]
     model = DescriptionMatchBaseline(phrases=PHRASES).fit(train)
     # "fever" (description, 1 word) was matched twice and right never: (0 + 1) / (2 + 2)
     assert model.bucket_scores_[("description", 1)] == pytest.approx(0.25)
