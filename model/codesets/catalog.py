@@ -31,7 +31,8 @@ from model.codesets.entry import (
     canonical_system,
     clean_code,
 )
-from model.codesets.icd10cm import IcdData, load_icd10cm, note_refs, ref_matches
+from model.codesets.icd10cm import IcdData, load_icd10cm
+from model.codesets.icd10cm_rules import note_refs, ref_matches
 from model.codesets.search import SearchIndex, load_synonyms
 
 logger = logging.getLogger(__name__)
@@ -275,18 +276,22 @@ class Catalog:
         found = index.search(query, mask, limit)
         hits = [SearchHit(self._positions[d], s) for d, s in found]
         exact = self._exact(query, systems, billable_only)
-        if exact is not None:
+        if exact:
             top = max((h.score for h in hits), default=0.0) + 1.0
-            hits = [SearchHit(exact, top)] + [h for h in hits if h.entry is not exact]
+            hits = [SearchHit(e, top) for e in exact] + [h for h in hits if h.entry not in exact]
         return hits[:limit]
 
-    def _exact(self, query: str, systems: Sequence[str], billable_only: bool) -> CodeEntry | None:
+    def _exact(self, query: str, systems: Sequence[str], billable_only: bool) -> list[CodeEntry]:
+        """Entries whose code is the query; the one written exactly as typed comes first
+        (`G0439` is HCPCS G0439 before ICD-10-CM G04.39)."""
         key = clean_code(query)
-        for name in systems:
-            entry = self._codes[name].get(key)
-            if entry is not None and (entry.billable or not billable_only):
-                return entry
-        return None
+        found = [
+            e
+            for name in systems
+            if (e := self._codes[name].get(key)) is not None and (e.billable or not billable_only)
+        ]
+        typed = query.strip().upper()
+        return sorted(found, key=lambda e: e.code != typed)
 
     def _search_index(self) -> SearchIndex:
         with self._lock:

@@ -373,10 +373,7 @@ def merge(base: list[CodeEntry], official: list[CodeEntry]) -> list[CodeEntry]:
 
 
 def _with_curated_metadata(entry: CodeEntry, old: CodeEntry) -> CodeEntry:
-    from dataclasses import replace
-
-    return replace(
-        entry,
+    return entry._replace(
         category=old.category or entry.category,
         em_family=old.em_family,
         terminated=entry.terminated or old.terminated,

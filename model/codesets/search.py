@@ -3,13 +3,16 @@
 An inverted index in CSR form (numpy arrays) with BM25F-style weights computed once at build
 time: a description token counts 1, an inclusion-term token counts 0.5. A query sums the
 weights of its terms per entry with `np.bincount` and multiplies by the squared share of query
-terms the entry contains, so entries that say everything the query says win. Abbreviations
+terms the entry contains, so entries that say everything the query says win; an entry whose
+description or inclusion term says exactly the query (ignoring ICD-10-CM's parenthesised
+nonessential modifiers) gets a further boost. Abbreviations
 (`t2dm`, `htn`, `cbc`, ...) expand through `data/search_synonyms.tsv`.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from importlib import resources
 
@@ -26,6 +29,11 @@ _STOPWORDS = frozenset(
 K1 = 1.2
 B = 0.75
 INCLUSION_WEIGHT = 0.5
+#: Multiplier for entries whose description or inclusion term, without its parenthesised
+#: nonessential modifiers, says exactly what the query says (`htn` -> I10 "hypertension").
+PHRASE_BOOST = 1.5
+_VAGUE = re.compile(r"^\s*(unspecified|site not specified|not elsewhere classified|nos\b)", re.I)
+_PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 def stem(token: str) -> str:
@@ -37,9 +45,48 @@ def stem(token: str) -> str:
     return token
 
 
+_STEMS: dict[str, str] = {w: "" for w in _STOPWORDS}  # memo; "" marks a stopword
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case, split on anything not a letter or digit, drop stopwords, stem."""
-    return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+    out: list[str] = []
+    for tok in _TOKEN.findall(text.lower()):
+        stemmed = _STEMS.get(tok)
+        if stemmed is None:
+            stemmed = _STEMS[tok] = stem(tok)
+        if stemmed:
+            out.append(stemmed)
+    return out
+
+
+class _Segments:
+    """Tokenizes comma-separated segments once: 7th-character codes repeat their parent's text."""
+
+    def __init__(self) -> None:
+        self.memo: dict[str, list[str]] = {}
+
+    def tokens(self, parts: list[str]) -> list[str]:
+        out: list[str] = []
+        for part in parts:
+            toks = self.memo.get(part)
+            if toks is None:
+                toks = self.memo[part] = tokenize(part)
+            out.extend(toks)
+        return out
+
+
+def _core(text: str, tokens: list[str], segments: _Segments) -> tuple[str, ...]:
+    """Sorted distinct tokens of what `text` names, without ICD-10-CM's nonessential parts.
+
+    Drops parenthesised modifiers and trailing unspecified qualifiers:
+    `"Pneumonia, unspecified organism"` and `"Urinary tract infection, site not specified"`
+    name `pneumonia` and `urinary tract infection`.
+    """
+    if "(" in text or "[" in text or ", " in text:
+        parts = (_PARENS.sub(" ", text) if "(" in text or "[" in text else text).split(", ")
+        tokens = segments.tokens([parts[0]] + [p for p in parts[1:] if not _VAGUE.match(p)])
+    return tuple(sorted(set(tokens)))
 
 
 def load_synonyms() -> dict[str, str]:
@@ -75,23 +122,27 @@ class SearchIndex:
         term_ids: list[int] = []
         doc_ids: list[int] = []
         tfs: list[float] = []
+        phrases: dict[tuple[str, ...], list[int]] = {}
         lengths = np.zeros(self.size, dtype=np.float32)
+        segments = _Segments()
         for doc, entry in enumerate(entries):
-            counts: dict[str, float] = {}
-            desc = tokenize(entry.description)
-            for tok in desc:
-                counts[tok] = counts.get(tok, 0.0) + 1.0
+            desc = segments.tokens(entry.description.split(", "))
+            counts: dict[str, float] = dict(Counter(desc))
             n_incl = 0
             for term in entry.inclusion_terms:
                 toks = tokenize(term)
                 n_incl += len(toks)
                 for tok in toks:
                     counts[tok] = counts.get(tok, 0.0) + INCLUSION_WEIGHT
+                phrases.setdefault(_core(term, toks, segments), []).append(doc)
+            phrases.setdefault(_core(entry.description, desc, segments), []).append(doc)
             lengths[doc] = len(desc) + INCLUSION_WEIGHT * n_incl
-            for tok, tf in counts.items():
+            for tok, count in counts.items():
                 term_ids.append(vocab.setdefault(tok, len(vocab)))
                 doc_ids.append(doc)
-                tfs.append(tf)
+                tfs.append(count)
+        self.phrases = phrases
+        self.billable = np.fromiter((e.billable for e in entries), dtype=bool, count=self.size)
         self.vocab = vocab
         terms = np.asarray(term_ids, dtype=np.int32)
         docs = np.asarray(doc_ids, dtype=np.int32)
@@ -100,8 +151,8 @@ class SearchIndex:
         terms, docs, tf = terms[order], docs[order], tf[order]
         df = np.bincount(terms, minlength=len(vocab)).astype(np.float64)
         idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
-        avg = float(lengths.mean()) if self.size else 1.0
-        norm = K1 * (1.0 - B + B * lengths[docs] / max(avg, 1e-6))
+        avg: float = float(lengths.mean()) if self.size else 1.0
+        norm: npt.NDArray[np.float32] = K1 * (1.0 - B + B * lengths[docs] / max(avg, 1e-6))
         self.weights: npt.NDArray[np.float32] = (idf[terms] * tf * (K1 + 1.0) / (tf + norm)).astype(
             np.float32
         )
@@ -135,14 +186,19 @@ class SearchIndex:
         ]
         docs = np.concatenate([self.docs[s] for s in slices])
         weights = np.concatenate([self.weights[s] for s in slices])
-        scores = np.bincount(docs, weights=weights, minlength=self.size)
-        matched = np.bincount(docs, minlength=self.size)
-        scores *= (matched / len(terms)) ** 2
+        coverage = np.bincount(docs, minlength=self.size) / len(terms)
+        scores = np.asarray(np.bincount(docs, weights=weights, minlength=self.size), np.float64)
+        scores = scores * coverage * coverage
+        exact = self.phrases.get(tuple(sorted(terms)))
+        if exact is not None:
+            scores[np.asarray(exact, dtype=np.int64)] *= PHRASE_BOOST
         if mask is not None:
             scores[~mask] = 0.0
         hits = np.flatnonzero(scores > 0)
-        if hits.size > limit:
-            top = np.argpartition(-scores[hits], limit - 1)[:limit]
-            hits = hits[top]
-        ranked = sorted(hits.tolist(), key=lambda d: (-scores[d], d))
-        return [(int(d), float(scores[d])) for d in ranked]
+        keep = 2 * limit  # room for ties at the cut
+        if hits.size > keep:
+            hits = hits[np.argpartition(-scores[hits], keep - 1)[:keep]]
+        found = zip(hits.tolist(), scores[hits].tolist(), self.billable[hits].tolist(), strict=True)
+        # Equal scores (a header and its billable twin): billable first, then release order.
+        ranked = sorted(found, key=lambda h: (-round(h[1], 6), not h[2], h[0]))
+        return [(d, score) for d, score, _ in ranked[:limit]]
