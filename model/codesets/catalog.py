@@ -358,7 +358,7 @@ def build_catalog(
     if hcpcs_file is not None:
         hcpcs = curated.merge(hcpcs, curated.load_hcpcs_file(hcpcs_file))
         release[HCPCS] = f"CMS file {Path(hcpcs_file).name} + {CURATED_RELEASE}"
-    logger.info("code sets loaded: %s", release)
+    logger.debug("code sets loaded: %s", release)
     return Catalog(icd, cpt, hcpcs, release)
 
 
