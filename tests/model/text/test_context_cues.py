@@ -115,6 +115,8 @@ def test_issue_cues(
         ("Hypertension not well controlled.", "Hypertension"),
         ("A 45-year-old man with chest pain.", "chest pain"),
         ("Prior to admission he had chest pain.", "chest pain"),
+        ("The patient had a 1-month history of fever.", "fever"),
+        ("A 3 day history of cough.", "cough"),
         ("HISTORY OF PRESENT ILLNESS: cough for 3 days.", "cough"),
     ],
 )
