@@ -5,7 +5,8 @@ Importing this module registers two factories:
 * `chartcoder_sentencizer`: sets sentence starts from `model.text.sentences.split_sentences`
   (line breaks, bullets, abbreviation-aware punctuation), so that spaCy sees the same sentences
   as the pure-Python API;
-* `chartcoder_context`: runs `ContextAnalyzer` over `doc.ents` and sets `Span._.negated`,
+* `chartcoder_context`: runs `ContextAnalyzer` over `doc.ents` (and over `doc.spans[spans_key]`
+  when the `spans_key` setting names a span group, which may overlap) and sets `Span._.negated`,
   `._.historical`, `._.family`, `._.hypothetical`, `._.uncertain`, `._.ruled_out` and
   `._.context_cues` (tuple of `(start_char, end_char)` of the cues that fired).
 
@@ -62,13 +63,18 @@ class ChartcoderSentencizer:
 class ChartcoderContext:
     """Sets context attributes on `doc.ents` with `ContextAnalyzer`."""
 
-    def __init__(self, nlp: Language, name: str, rules: str | None = None) -> None:
+    def __init__(
+        self, nlp: Language, name: str, rules: str | None = None, spans_key: str | None = None
+    ) -> None:
         register_extensions()
         self.name = name
+        self.spans_key = spans_key
         self.analyzer = ContextAnalyzer(rules)
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
+        if self.spans_key is not None and self.spans_key in doc.spans:
+            ents.extend(doc.spans[self.spans_key])
         if not ents:
             return doc
         sentences = None
@@ -89,26 +95,31 @@ def make_sentencizer(nlp: Language, name: str) -> ChartcoderSentencizer:
     return ChartcoderSentencizer()
 
 
-@Language.factory(CONTEXT_FACTORY, default_config={"rules": None})
-def make_context(nlp: Language, name: str, rules: str | None) -> ChartcoderContext:
-    return ChartcoderContext(nlp, name, rules)
+@Language.factory(CONTEXT_FACTORY, default_config={"rules": None, "spans_key": None})
+def make_context(
+    nlp: Language, name: str, rules: str | None, spans_key: str | None
+) -> ChartcoderContext:
+    return ChartcoderContext(nlp, name, rules, spans_key)
 
 
 def build_pipeline(
     rules: str | Path | None = None,
     *,
     entity_patterns: Iterable[Mapping[str, Any]] | None = None,
+    spans_key: str | None = None,
 ) -> Language:
     """Blank English pipeline: chartcoder sentencizer, optional entity ruler, context.
 
     `rules` is a path to a context rule file (default: the packaged one). `entity_patterns`
     are spaCy `EntityRuler` patterns (matched on lower-cased text), handy to tag mentions
-    without a trained model.
+    without a trained model. `spans_key` names a span group (possibly overlapping mentions)
+    to mark as well as `doc.ents`.
     """
     nlp = spacy.blank("en")
     nlp.add_pipe(SENTENCIZER_FACTORY)
     if entity_patterns is not None:
         ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
         ruler.add_patterns([dict(p) for p in entity_patterns])  # type: ignore[attr-defined]
-    nlp.add_pipe(CONTEXT_FACTORY, config={"rules": None if rules is None else str(rules)})
+    config = {"rules": None if rules is None else str(rules), "spans_key": spans_key}
+    nlp.add_pipe(CONTEXT_FACTORY, config=config)
     return nlp

@@ -119,3 +119,18 @@ def test_bad_rules_fail_when_the_pipeline_is_built(tmp_path: Path) -> None:
     path.write_text(json.dumps({"version": 1, "groups": [{"category": "x", "cues": ["a"]}]}))
     with pytest.raises(ValueError, match="category is 'x'"):
         build_pipeline(path)
+
+
+def test_overlapping_mentions_in_a_span_group() -> None:
+    nlp = build_pipeline(spans_key="mentions")
+    doc = nlp.make_doc("Family history of colon cancer. Denies fever.")
+    doc.spans["mentions"] = [
+        doc.char_span(0, 30),  # "Family history of colon cancer"
+        doc.char_span(18, 30),  # "colon cancer"
+        doc.char_span(39, 44),  # "fever"
+    ]
+    for _, component in nlp.pipeline:
+        doc = component(doc)
+    whole, cancer, fever = doc.spans["mentions"]
+    assert whole._.family and cancer._.family
+    assert fever._.negated and not cancer._.negated
