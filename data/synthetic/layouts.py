@@ -10,6 +10,15 @@ import datetime as dt
 from collections.abc import Callable
 
 from data.synthetic.builder import cap
+from data.synthetic.filler import (
+    COUNSELING,
+    DISCHARGE_INSTRUCTIONS,
+    IMAGING_DETAIL,
+    NARRATIVE,
+    PROCEDURE_DETAIL,
+    hospital_days,
+    sentences,
+)
 from data.synthetic.notes import Writer
 from data.synthetic.sections import (
     ALLERGIES,
@@ -234,20 +243,21 @@ def procedure(w: Writer) -> str:
                 b.add(", ")
             dx_writer(p)(b, i == 0)
         b.add(".\n")
-        b.add(rng.choice(("TECHNIQUE: Standard protocol.\n", "Comparison: none.\n", "")))
         b.add(
-            "FINDINGS: "
-            + rng.choice(
+            rng.choice(
                 (
-                    "No acute osseous abnormality. Soft tissues unremarkable.",
-                    "Findings as described in the impression; no other acute process.",
-                    "Mild degenerative change. No fracture or dislocation.",
+                    "TECHNIQUE: Standard departmental protocol; images reviewed on PACS.\n",
+                    "COMPARISON: None available.\n",
+                    "TECHNIQUE: Routine views obtained. COMPARISON: Prior study.\n",
                 )
             )
-            + "\n"
         )
+        b.add("FINDINGS: " + sentences(rng, IMAGING_DETAIL, rng.randint(4, 5 + w.filler), b.ctx))
+        b.add(" Findings as summarized in the impression.\n")
         b.add("IMPRESSION:\n")
-        w.ap()
+        for i, p in enumerate(w.dx):
+            b.frame("dx_list_item", {"dx": dx_writer(p), "n": str(i + 1)})
+            b.add("\n")
         for d in w.dist["uncertain"] + w.dist["negated"]:
             b.frame("negated", {"dx": distractor_writer(d)})
             b.add("\n")
@@ -292,6 +302,7 @@ def procedure(w: Writer) -> str:
         "Time-out performed.\n"
     )
     b.add("Description: The patient was positioned and prepped in the usual sterile fashion. ")
+    b.add(sentences(rng, PROCEDURE_DETAIL, rng.randint(2, 3 + w.filler), b.ctx) + " ")
     b.add(
         rng.choice(
             (
@@ -336,7 +347,7 @@ def procedure(w: Writer) -> str:
 def discharge(w: Writer) -> str:
     b, rng = w.b, w.rng
     layout = ("standard", "narrative")[rng.randrange(2)]
-    los = rng.randint(2, 9)
+    los = rng.randint(2, 5) if rng.random() < 0.6 else rng.randint(4, 16)
     b.add(rng.choice(("DISCHARGE SUMMARY\n", "Discharge Summary\n", "Hospital Discharge Note\n")))
     adm = w.case.dos.toordinal() - los
     b.add(
@@ -346,6 +357,8 @@ def discharge(w: Writer) -> str:
     w.h(b, "dx")
     n = 1
     for p in w.dx:
+        if p.kind == "status":
+            continue
         # Uncertain diagnoses at discharge are coded as if established (inpatient rule).
         slot = "uncertain_inpatient" if p.kind == "acute" and rng.random() < 0.3 else "dx_list_item"
         b.frame(slot, {"dx": dx_writer(p), "n": str(n)})
@@ -353,11 +366,21 @@ def discharge(w: Writer) -> str:
         n += 1
     w.h(b, "hpi")
     w.hpi()
+    if rng.random() < 0.6:
+        w.h(b, "ros")
+        ros(b, w.case)
     w.h(b, "course")
+    if w.principal is not None:
+        b.frame("course_open", {"dx": dx_writer(w.principal)})
+        b.add(" ")
+    b.add(hospital_days(rng, los, b.ctx) + "\n")
     if layout == "narrative":
         w.ap(narrative=True)
     else:
         w.ap()
+    if rng.random() < 0.5:
+        w.h(b, "exam")
+        exam(b, rng.randint(4, 10))
     if w.case.procs:
         w.procedures(w.case.procs)
     labs(b)
@@ -368,6 +391,7 @@ def discharge(w: Writer) -> str:
     w.h(b, "meds")
     meds(b, w.case, w.meds_by_code)
     w.h(b, "disposition")
+    b.add(sentences(rng, DISCHARGE_INSTRUCTIONS, rng.randint(2, 2 + w.filler), b.ctx) + "\n")
     b.add(
         rng.choice(
             (
@@ -415,6 +439,7 @@ def preventive(w: Writer) -> str:
     if w.case.procs:
         w.h(b, "procedures")
         w.procedures(w.case.procs)
+    b.add(sentences(rng, COUNSELING, rng.randint(2, 6), b.ctx) + "\n")
     b.add(
         rng.choice(
             (
@@ -450,11 +475,13 @@ def consult(w: Writer) -> str:
                 )
             )
         )
+        b.add(sentences(rng, NARRATIVE, rng.randint(1, 1 + w.filler // 2), b.ctx) + " ")
         b.add("Laboratory tests: ")
         labs(b)
         for p in w.dx:
             b.frame("narrative_dx", {"dx": dx_writer(p)})
             b.add(" ")
+        b.add(sentences(rng, NARRATIVE, rng.randint(1, 2 + w.filler // 2), b.ctx) + " ")
         for d in w.dist["uncertain"]:
             b.frame("uncertain", {"dx": distractor_writer(d)})
             b.add(" ")

@@ -45,6 +45,7 @@ PROC_KINDS = frozenset(
         "imaging",
         "lab",
         "admin",
+        "vadmin",
         "vaccine",
         "counsel",
         "therapy",

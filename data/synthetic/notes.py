@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from data.synthetic.builder import NoteBuilder, SlotValue, cap
+from data.synthetic.filler import HPI_EXTRA, PLAN_EXTRA, PROBLEM_COURSE, sentences
 from data.synthetic.plan import MDM_WORDS, Case, Distractor, Problem, Proc
 from data.synthetic.sections import (
     STYLES_BY_SPLIT,
@@ -143,6 +144,9 @@ class Writer:
         self.dx = [p for p in case.problems if p.role in ("principal", "secondary")]
         self.causes = [p for p in case.problems if p.role in ("external", "place")]
         self.bmi = next((p for p in case.problems if p.role == "bmi"), None)
+        base = {"discharge": 4, "consult": 4, "preventive": 3, "office": 3}.get(case.note_type, 2)
+        verbosity = b.rng.choices((0.5, 1.0, 2.0, 3.0), weights=(2, 4, 3, 1))[0]
+        self.filler = max(1, round(base * verbosity))
         self.dist = {
             r: [d for d in case.distractors if d.reason == r]
             for r in (
@@ -159,7 +163,11 @@ class Writer:
     def hpi(self) -> None:
         b, rng = self.b, self.rng
         main = self.principal or (self.dx[0] if self.dx else None)
-        others = [p for p in self.dx if p is not main][:3]
+        others = [
+            p
+            for p in self.dx
+            if p is not main and (p.kind in ("chronic", "status") or p.code[0] not in "ZRS")
+        ][:3]
         if main is not None:
             pmh: SlotValue = join_mentions(others) if others else "no significant history"
             b.frame("hpi_open", {"cc": dx_writer(main), "pmh": pmh})
@@ -170,9 +178,12 @@ class Writer:
         for p in self.causes:
             b.add(" ")
             b.frame("external_cause" if p.role == "external" else "place", {"dx": dx_writer(p)})
-        if rng.random() < 0.6:
+        if rng.random() < 0.6 and self.case.age >= 18:
             b.add(" ")
             b.frame("hpi_adherence", {})
+        k = rng.randint(0, self.filler)
+        if k and self.case.age >= 18:
+            b.add(" " + sentences(rng, HPI_EXTRA, k, b.ctx))
         for d in self.dist["negated"]:
             b.add(" ")
             b.frame("negated", {"dx": distractor_writer(d)})
@@ -220,7 +231,9 @@ class Writer:
     def family(self) -> None:
         b = self.b
         for d in self.dist["family_history"]:
-            rel, pos2 = RELATIVES[self.rng.randrange(len(RELATIVES))]
+            sex = b.lex.conditions[d.code].sex
+            rels = [r for r in RELATIVES if sex is None or (r[1] == "her") == (sex == "F")]
+            rel, pos2 = rels[self.rng.randrange(len(rels))]
             b.ctx.update(rel=rel, rel_lc=rel.lower(), pos2=pos2)
             b.frame(
                 "family",
@@ -279,9 +292,16 @@ class Writer:
         b, rng = self.b, self.rng
         n = numbered_start
         for p in self.dx:
-            vals: dict[str, Any] = status_plan(b)
+            if p.kind == "status" and p.role != "principal":
+                continue  # status codes (Z79, Z87...) are documented in the history sections
+            vals: dict[str, Any] = status_plan(b, screening=p.kind == "screening")
             vals.update(dx=dx_writer(p), n=str(n))
             b.frame("ap_narrative" if narrative else "ap_item", vals)
+            if self.case.note_type in ("discharge", "consult") and rng.random() < 0.7:
+                b.add(
+                    " "
+                    + sentences(rng, PROBLEM_COURSE, rng.randint(1, 1 + self.filler // 2), b.ctx)
+                )
             if p.code.startswith("E66") and self.bmi is not None and rng.random() < 0.7:
                 b.add(" ")
                 b.mention(self.bmi.phrase, "ICD-10-CM", self.bmi.code)
@@ -294,6 +314,9 @@ class Writer:
         for d in self.dist["hypothetical"]:
             b.frame("hypothetical", {"dx": distractor_writer(d)})
             b.add("\n" if not narrative else " ")
+        k = rng.randint(0, self.filler)
+        if k:
+            b.add(sentences(rng, PLAN_EXTRA, k, b.ctx) + ("\n" if not narrative else " "))
         if narrative:
             b.add("\n")
 

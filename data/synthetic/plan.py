@@ -43,6 +43,18 @@ OFFICE_TIME = {
 }
 TELE_TIME = {2: (10, 19), 3: (20, 29), 4: (30, 39), 5: (40, 55)}
 CONSULT_TIME = {2: (20, 29), 3: (30, 39), 4: (40, 54), 5: (55, 80)}
+#: Specialties that do the any-specialty ("*") labs, injections and vaccines in the office.
+GENERALISTS = frozenset(
+    {
+        "family medicine",
+        "internal medicine",
+        "pediatrics",
+        "emergency medicine",
+        "hospital medicine",
+        "obstetrics and gynecology",
+        "infectious disease",
+    }
+)
 #: Problem kinds a coder may list as chronic comorbidities.
 COMORBID_KINDS = ("chronic", "status")
 
@@ -118,7 +130,7 @@ class Pools:
     def __init__(self, lex: Lexicon) -> None:
         self.lex = lex
         self._cache: dict[tuple[str, str], tuple[list[Condition], list[float]]] = {}
-        self._procs: dict[tuple[str, str, str], list[Procedure]] = {}
+        self._procs: dict[tuple[str, str, str, bool], list[Procedure]] = {}
 
     def _build(self, key: tuple[str, str]) -> tuple[list[Condition], list[float]]:
         split, name = key
@@ -127,7 +139,10 @@ class Pools:
             conds = [
                 c
                 for c in self.lex.conditions.values()
-                if c.tier == "common" and c.kind in COMORBID_KINDS and c.phrases[split]
+                if c.tier == "common"
+                and c.kind in COMORBID_KINDS
+                and c.phrases[split]
+                and not c.code.startswith("Z79")  # drug-therapy status comes with its disease
             ]
             weights = [c.weight for c in conds]
         elif name.startswith("_kind:"):
@@ -167,8 +182,11 @@ class Pools:
             return None
         return conds[bisect.bisect(cum, rng.random() * cum[-1])]
 
-    def procedures(self, split: str, specialty: str, kinds: tuple[str, ...]) -> list[Procedure]:
-        key = (split, specialty, ",".join(kinds))
+    def procedures(
+        self, split: str, specialty: str, kinds: tuple[str, ...], specific: bool = False
+    ) -> list[Procedure]:
+        """Procedures of `kinds` done by `specialty`; `specific` drops the any-specialty ones."""
+        key = (split, specialty, ",".join(kinds), specific)
         if key not in self._procs:
             self._procs[key] = sorted(
                 (
@@ -176,7 +194,10 @@ class Pools:
                     for p in self.lex.procedures.values()
                     if p.kind in kinds
                     and p.phrases[split]
-                    and ("*" in p.specialties or specialty in p.specialties)
+                    and (
+                        specialty in p.specialties
+                        or ("*" in p.specialties and not specific and specialty in GENERALISTS)
+                    )
                 ),
                 key=lambda p: (p.system, p.code),
             )
@@ -279,7 +300,7 @@ class Planner:
         if note_type == "preventive":
             self._plan_preventive(case, rng, used)
         n_sec = {
-            "discharge": rng.randint(2, 6),
+            "discharge": rng.randint(2, 9),
             "office": rng.randint(0, 4),
             "ED": rng.randint(0, 2),
             "procedure": rng.randint(0, 2),
@@ -292,7 +313,9 @@ class Planner:
         tries = 0
         while n_sec > 0 and tries < 12:
             tries += 1
-            name = "_comorbid" if rng.random() < 0.7 else specialty
+            name = "_comorbid" if rng.random() < 0.7 and case.age >= 18 else specialty
+            if case.age < 18:
+                name = "pediatrics"
             c = self.pools.draw(rng, split, name)
             if c is not None and self._add_problem(case, rng, c, "secondary", used):
                 n_sec -= 1
@@ -462,8 +485,8 @@ class Planner:
         split, spec = case.split, case.specialty
         nt = case.note_type
 
-        def add_from(kinds: tuple[str, ...], k: int) -> None:
-            pool = self.pools.procedures(split, spec, kinds)
+        def add_from(kinds: tuple[str, ...], k: int, specific: bool = False) -> None:
+            pool = self.pools.procedures(split, spec, kinds, specific or nt == "procedure")
             for _ in range(k):
                 if not pool:
                     return
@@ -475,14 +498,17 @@ class Planner:
                     case.procs.append(pr)
 
         if nt == "procedure":
-            kinds = ("imaging",) if spec == "radiology" else ("proc", "test", "imaging")
+            kinds = ("imaging",) if spec == "radiology" else ("proc", "test")
             add_from(kinds, 1 if rng.random() < 0.7 else 2)
             if not case.procs:
-                add_from(("proc", "test", "imaging", "lab"), 1)
+                add_from(("proc", "test", "imaging"), 1)
+            if not case.procs:
+                spec = case.specialty = "radiology"
+                add_from(("imaging",), 1)
         elif nt in ("office", "consult") and rng.random() < 0.4:
             add_from(("test", "lab", "proc", "counsel"), rng.randint(1, 2))
         elif nt == "ED" and rng.random() < 0.55:
-            add_from(("proc", "test", "admin"), 1)
+            add_from(("proc", "test", "admin"), 1, specific=True)
         elif nt == "preventive":
             add_from(("lab", "test", "screening", "counsel"), rng.randint(0, 2))
         # Injection/infusion administration comes with the drug supplied (HCPCS J-code).
@@ -507,7 +533,9 @@ class Planner:
             if not admin:
                 add_from(("admin",), 1)
             add_from(("drug",), 1)
-        vaccinate = nt == "preventive" or (nt == "office" and rng.random() < 0.08)
+        vaccinate = nt == "preventive" or (
+            nt == "office" and spec in GENERALISTS and rng.random() < 0.08
+        )
         if vaccinate and rng.random() < 0.6:
             before = len(case.procs)
             add_from(("vaccine",), rng.randint(1, 2))
@@ -530,7 +558,7 @@ class Planner:
                     )
         # Ordered but not performed here: a CPT distractor.
         if nt in ("office", "consult", "telehealth", "ED") and rng.random() < 0.35:
-            pool = self.pools.procedures(split, spec, ("imaging", "test", "proc"))
+            pool = self.pools.procedures(split, spec, ("imaging", "test", "proc"), specific=True)
             if pool:
                 p = pool[rng.randrange(len(pool))]
                 pr = self.proc(rng, split, p.system, p.code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 from data.synthetic.builder import NoteBuilder, cap
+from data.synthetic.filler import EXAM_EXTRA
 from data.synthetic.plan import Case, Distractor, Problem
 
 #: Section key -> names used for it (picked at random per note).
@@ -121,6 +122,11 @@ def vitals(b: NoteBuilder, case: Case, bmi_problem: Problem | None) -> None:
     temp = round(r.uniform(97.0, 100.8), 1)
     spo2 = r.randint(91, 100)
     wt = r.randint(48, 130) if case.age >= 14 else r.randint(3, 50)
+    if case.age < 12:
+        wt = 3 + case.age * 3 + r.randint(0, 3 + case.age)
+        hr, rr = r.randint(80, 150 if case.age < 2 else 120), r.randint(18, 40)
+        b.add(f"T {temp} F, HR {hr}, RR {rr}, SpO2 {spo2}%, weight {wt} kg\n")
+        return
     fmt = r.randrange(3)
     if fmt == 0:
         b.add(f"BP {sbp}/{dbp} | HR {hr} | RR {rr} | T {temp} F | SpO2 {spo2}% RA | Wt {wt} kg")
@@ -268,6 +274,8 @@ def exam(b: NoteBuilder, n_systems: int) -> None:
     for k in chosen:
         opts = EXAM[k]
         out.append(f"{k}: {cap(opts[r.randrange(len(opts))])}.")
+    if n_systems > 6:
+        out += r.sample(EXAM_EXTRA, r.randint(1, 3))
     b.add(sep.join(out) + "\n")
 
 
@@ -322,13 +330,26 @@ PLANS = (
 )
 
 
-def status_plan(b: NoteBuilder) -> dict[str, str]:
+SCREEN_STATUS = ("addressed today", "due", "discussed", "completed today", "up to date after today")
+SCREEN_PLANS = (
+    "Order placed.",
+    "Results to follow.",
+    "Patient agreeable.",
+    "Handout given.",
+    "Will track in health maintenance.",
+)
+
+
+def status_plan(b: NoteBuilder, screening: bool = False) -> dict[str, str]:
     r = b.rng
-    plan = PLANS[r.randrange(len(PLANS))]
+    plans = SCREEN_PLANS if screening else PLANS
+    statuses = SCREEN_STATUS if screening else STATUS
+    i = r.randrange(len(plans))
+    plan = plans[i]
     if r.random() < 0.4:
-        plan += " " + PLANS[r.randrange(len(PLANS))]
+        plan += " " + plans[(i + 1 + r.randrange(len(plans) - 1)) % len(plans)]
     return {
-        "status": STATUS[r.randrange(len(STATUS))],
+        "status": statuses[r.randrange(len(statuses))],
         "plan": plan,
         "plan_lc": plan[:1].lower() + plan[1:],
     }
