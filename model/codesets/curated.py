@@ -104,8 +104,16 @@ def _read_tsv(text: str, source: str, required: tuple[str, ...]) -> Iterator[_Ro
         yield _Row(i, {k: (v or "").strip() for k, v in row.items()})
 
 
-def _curated_rows(name: str, system: str, *, retired: bool) -> list[CodeEntry]:
-    text = resources.files("model.codesets").joinpath("data", name).read_text(encoding="utf-8")
+def read_data(name: str) -> str:
+    """Text of a packaged data file under `model/codesets/data/`."""
+    return resources.files("model.codesets").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def parse_curated(text: str, name: str, system: str, *, retired: bool) -> list[CodeEntry]:
+    """Validate and parse one curated TSV (`code, label, category[, em_family][, terminated]`).
+
+    Raises CodeSetDataError naming the file, line and bad value.
+    """
     required = ("code", "label", "category") + (("terminated",) if retired else ())
     entries: list[CodeEntry] = []
     seen: set[str] = set()
@@ -153,16 +161,20 @@ def _curated_rows(name: str, system: str, *, retired: bool) -> list[CodeEntry]:
 
 def curated_cpt() -> list[CodeEntry]:
     """Our curated CPT codes (current and retired), labels written by this project."""
-    current = _curated_rows("cpt_curated.tsv", CPT, retired=False)
-    retired = _curated_rows("cpt_retired.tsv", CPT, retired=True)
+    current = parse_curated(read_data("cpt_curated.tsv"), "cpt_curated.tsv", CPT, retired=False)
+    retired = parse_curated(read_data("cpt_retired.tsv"), "cpt_retired.tsv", CPT, retired=True)
     _check_disjoint(current, retired, "cpt_curated.tsv", "cpt_retired.tsv")
     return current + retired
 
 
 def curated_hcpcs() -> list[CodeEntry]:
     """Our curated HCPCS Level II codes (current and retired), labels written by this project."""
-    current = _curated_rows("hcpcs_curated.tsv", HCPCS, retired=False)
-    retired = _curated_rows("hcpcs_retired.tsv", HCPCS, retired=True)
+    current = parse_curated(
+        read_data("hcpcs_curated.tsv"), "hcpcs_curated.tsv", HCPCS, retired=False
+    )
+    retired = parse_curated(
+        read_data("hcpcs_retired.tsv"), "hcpcs_retired.tsv", HCPCS, retired=True
+    )
     _check_disjoint(current, retired, "hcpcs_curated.tsv", "hcpcs_retired.tsv")
     return current + retired
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from importlib import resources
 
-from model.codesets.curated import CodeSetDataError
+from model.codesets.curated import CodeSetDataError, read_data
 from model.codesets.entry import clean_code
 
 Limits = tuple[str | None, int | None, int | None]
@@ -58,12 +57,13 @@ class Restriction:
     edit: str
 
 
-def load_restrictions() -> list[Restriction]:
-    """Read and validate `data/icd10cm_restrictions.tsv`."""
+def load_restrictions(text: str | None = None) -> list[Restriction]:
+    """Read and validate `data/icd10cm_restrictions.tsv` (or `text` in its format)."""
     name = "icd10cm_restrictions.tsv"
-    text = resources.files("model.codesets").joinpath("data", name).read_text(encoding="utf-8")
+    if text is None:
+        text = read_data(name)
     lines = text.splitlines()
-    header = lines[0].split("\t")
+    header = lines[0].split("\t") if lines else []
     expected = ["first", "last", "sex", "age_min", "age_max", "edit", "note"]
     if header != expected:
         raise CodeSetDataError(f"{name}: header must be {expected}, got {header}")

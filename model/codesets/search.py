@@ -12,14 +12,13 @@ nonessential modifiers) gets a further boost. Abbreviations
 from __future__ import annotations
 
 import re
-from collections import Counter
+from array import array
 from collections.abc import Mapping, Sequence
-from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
 
-from model.codesets.curated import CodeSetDataError
+from model.codesets.curated import CodeSetDataError, read_data
 from model.codesets.entry import CodeEntry
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -60,39 +59,40 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-class _Segments:
-    """Tokenizes comma-separated segments once: 7th-character codes repeat their parent's text."""
+class _Vocabulary:
+    """Term ids per comma-separated segment, computed once per distinct segment (7th-character
+    codes repeat their parent's text, so most segments recur many times)."""
 
     def __init__(self) -> None:
-        self.memo: dict[str, list[str]] = {}
+        self.ids: dict[str, int] = {}
+        self.memo: dict[str, list[int]] = {}
 
-    def tokens(self, parts: list[str]) -> list[str]:
-        out: list[str] = []
-        for part in parts:
-            toks = self.memo.get(part)
-            if toks is None:
-                toks = self.memo[part] = tokenize(part)
-            out.extend(toks)
-        return out
+    def segment(self, text: str) -> list[int]:
+        found = self.memo.get(text)
+        if found is None:
+            ids = self.ids
+            found = self.memo[text] = [ids.setdefault(t, len(ids)) for t in tokenize(text)]
+        return found
+
+    def core(self, text: str) -> tuple[int, ...]:
+        """Sorted distinct term ids of what `text` names, without ICD-10-CM's nonessential
+        parts: parenthesised modifiers and trailing unspecified qualifiers
+        (`"Pneumonia, unspecified organism"` names `pneumonia`)."""
+        if "(" in text or "[" in text:
+            text = _PARENS.sub(" ", text)
+        parts = text.split(", ")
+        ids: set[int] = set(self.segment(parts[0]))
+        for part in parts[1:]:
+            if not _VAGUE.match(part):
+                ids.update(self.segment(part))
+        return tuple(sorted(ids))
 
 
-def _core(text: str, tokens: list[str], segments: _Segments) -> tuple[str, ...]:
-    """Sorted distinct tokens of what `text` names, without ICD-10-CM's nonessential parts.
-
-    Drops parenthesised modifiers and trailing unspecified qualifiers:
-    `"Pneumonia, unspecified organism"` and `"Urinary tract infection, site not specified"`
-    name `pneumonia` and `urinary tract infection`.
-    """
-    if "(" in text or "[" in text or ", " in text:
-        parts = (_PARENS.sub(" ", text) if "(" in text or "[" in text else text).split(", ")
-        tokens = segments.tokens([parts[0]] + [p for p in parts[1:] if not _VAGUE.match(p)])
-    return tuple(sorted(set(tokens)))
-
-
-def load_synonyms() -> dict[str, str]:
-    """Read and validate `data/search_synonyms.tsv` (abbreviation -> expansion)."""
+def load_synonyms(text: str | None = None) -> dict[str, str]:
+    """Read and validate `data/search_synonyms.tsv` (or `text` in its format)."""
     name = "search_synonyms.tsv"
-    text = resources.files("model.codesets").joinpath("data", name).read_text(encoding="utf-8")
+    if text is None:
+        text = read_data(name)
     lines = text.splitlines()
     if not lines or lines[0].split("\t") != ["term", "expansion"]:
         raise CodeSetDataError(f"{name}: header must be 'term<TAB>expansion'")
@@ -118,38 +118,55 @@ class SearchIndex:
     def __init__(self, entries: Sequence[CodeEntry], synonyms: Mapping[str, str]) -> None:
         self.synonyms = dict(synonyms)
         self.size = len(entries)
-        vocab: dict[str, int] = {}
-        term_ids: list[int] = []
-        doc_ids: list[int] = []
-        tfs: list[float] = []
-        phrases: dict[tuple[str, ...], list[int]] = {}
+        vocab = _Vocabulary()
+        # (doc, term) pairs, one per token occurrence; weights 1 (description) or 0.5
+        pair_terms: array[int] = array("i")
+        pair_docs: array[int] = array("i")
+        incl_terms: array[int] = array("i")
+        incl_docs: array[int] = array("i")
         lengths = np.zeros(self.size, dtype=np.float32)
-        segments = _Segments()
+        phrases: dict[tuple[int, ...], list[int]] = {}
         for doc, entry in enumerate(entries):
-            desc = segments.tokens(entry.description.split(", "))
-            counts: dict[str, float] = dict(Counter(desc))
+            n = len(pair_terms)
+            for part in entry.description.split(", "):
+                pair_terms.extend(vocab.segment(part))
+            n_desc = len(pair_terms) - n
+            pair_docs.extend([doc] * n_desc)
             n_incl = 0
             for term in entry.inclusion_terms:
-                toks = tokenize(term)
-                n_incl += len(toks)
-                for tok in toks:
-                    counts[tok] = counts.get(tok, 0.0) + INCLUSION_WEIGHT
-                phrases.setdefault(_core(term, toks, segments), []).append(doc)
-            phrases.setdefault(_core(entry.description, desc, segments), []).append(doc)
-            lengths[doc] = len(desc) + INCLUSION_WEIGHT * n_incl
-            for tok, count in counts.items():
-                term_ids.append(vocab.setdefault(tok, len(vocab)))
-                doc_ids.append(doc)
-                tfs.append(count)
+                ids = vocab.segment(term)
+                incl_terms.extend(ids)
+                n_incl += len(ids)
+                phrases.setdefault(vocab.core(term), []).append(doc)
+            incl_docs.extend([doc] * n_incl)
+            lengths[doc] = n_desc + INCLUSION_WEIGHT * n_incl
+            if not (entry.kind == "code" and entry.seventh_characters):  # never an exact phrase
+                phrases.setdefault(vocab.core(entry.description), []).append(doc)
+        self.vocab = vocab.ids
         self.phrases = phrases
         self.billable = np.fromiter((e.billable for e in entries), dtype=bool, count=self.size)
-        self.vocab = vocab
-        terms = np.asarray(term_ids, dtype=np.int32)
-        docs = np.asarray(doc_ids, dtype=np.int32)
-        tf = np.asarray(tfs, dtype=np.float32)
-        order = np.argsort(terms, kind="stable")
-        terms, docs, tf = terms[order], docs[order], tf[order]
-        df = np.bincount(terms, minlength=len(vocab)).astype(np.float64)
+        n_terms = max(len(vocab.ids), 1)
+        keys = np.concatenate(
+            [
+                np.frombuffer(pair_docs, dtype=np.int32).astype(np.int64) * n_terms
+                + np.frombuffer(pair_terms, dtype=np.int32),
+                np.frombuffer(incl_docs, dtype=np.int32).astype(np.int64) * n_terms
+                + np.frombuffer(incl_terms, dtype=np.int32),
+            ]
+        )
+        occurrence = np.concatenate(
+            [
+                np.ones(len(pair_terms), np.float32),
+                np.full(len(incl_terms), INCLUSION_WEIGHT, np.float32),
+            ]
+        )
+        # one posting per distinct (term, doc), ordered by term then doc
+        term_major = (keys % n_terms) * self.size + keys // n_terms
+        unique, inverse = np.unique(term_major, return_inverse=True)
+        tf = np.bincount(inverse, weights=occurrence).astype(np.float32)
+        terms = (unique // self.size).astype(np.int32)
+        docs = (unique % self.size).astype(np.int32)
+        df = np.bincount(terms, minlength=n_terms).astype(np.float64)
         idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
         avg: float = float(lengths.mean()) if self.size else 1.0
         norm: npt.NDArray[np.float32] = K1 * (1.0 - B + B * lengths[docs] / max(avg, 1e-6))
@@ -158,7 +175,7 @@ class SearchIndex:
         )
         self.docs: npt.NDArray[np.int32] = docs
         self.offsets: npt.NDArray[np.int64] = np.concatenate(
-            [[0], np.cumsum(np.bincount(terms, minlength=len(vocab)))]
+            [[0], np.cumsum(np.bincount(terms, minlength=n_terms))]
         ).astype(np.int64)
 
     def query_terms(self, query: str) -> list[str]:
@@ -189,7 +206,7 @@ class SearchIndex:
         coverage = np.bincount(docs, minlength=self.size) / len(terms)
         scores = np.asarray(np.bincount(docs, weights=weights, minlength=self.size), np.float64)
         scores = scores * coverage * coverage
-        exact = self.phrases.get(tuple(sorted(terms)))
+        exact = self.phrases.get(tuple(sorted(self.vocab[t] for t in terms)))
         if exact is not None:
             scores[np.asarray(exact, dtype=np.int64)] *= PHRASE_BOOST
         if mask is not None:
