@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         if sex is not None and sex.upper() not in ("F", "M"):
             raise typer.BadParameter(f"{sex!r} is not F or M", param_hint="--sex")
         catalog = get_catalog()
-        results = []
+        results: list[dict[str, Any]] = []
         for code in codes:
             target = name or _guess_system(catalog, code)
             problems = catalog.validate(target, code, on, sex=sex, age=age)
