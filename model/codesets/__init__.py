@@ -18,7 +18,7 @@ from model.codesets.catalog import (
     build_catalog,
     get_catalog,
 )
-from model.codesets.curated import CodeSetDataError, load_cpt_file, load_hcpcs_file
+from model.codesets.curated import CodeSetDataError
 from model.codesets.entry import (
     CPT,
     HCPCS,
@@ -31,6 +31,7 @@ from model.codesets.entry import (
     canonical_system,
     clean_code,
 )
+from model.codesets.official import load_cpt_file, load_hcpcs_file
 
 __all__ = [
     "CPT",

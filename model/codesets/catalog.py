@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from model.codesets import curated
+from model.codesets import curated, official
 from model.codesets.entry import (
     CODE_PATTERNS,
     CPT,
@@ -353,10 +353,10 @@ def build_catalog(
     hcpcs = curated.curated_hcpcs()
     release = {ICD10CM: icd.release, CPT: CURATED_RELEASE, HCPCS: CURATED_RELEASE}
     if cpt_file is not None:
-        cpt = curated.merge(cpt, curated.load_cpt_file(cpt_file))
+        cpt = official.merge(cpt, official.load_cpt_file(cpt_file))
         release[CPT] = f"licensed file {Path(cpt_file).name}"
     if hcpcs_file is not None:
-        hcpcs = curated.merge(hcpcs, curated.load_hcpcs_file(hcpcs_file))
+        hcpcs = official.merge(hcpcs, official.load_hcpcs_file(hcpcs_file))
         release[HCPCS] = f"CMS file {Path(hcpcs_file).name} + {CURATED_RELEASE}"
     logger.debug("code sets loaded: %s", release)
     return Catalog(icd, cpt, hcpcs, release)
