@@ -30,13 +30,15 @@ def register(app: typer.Typer) -> None:
         """
         from data.synthetic import generate_corpus
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         stats = generate_corpus(n, seed, out, progress=progress)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         summary = {
             "notes": stats["notes"],
             "seconds": round(dt, 2),
             "notes_per_second": round(n / dt, 1) if dt > 0 else None,
+            "cpu_seconds": round(cpu, 2),
+            "notes_per_cpu_second": round(n / cpu, 1) if cpu > 0 else None,
             "splits": stats["splits"],
             "distinct_codes": stats["distinct_codes"],
             "out": str(out),

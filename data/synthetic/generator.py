@@ -49,7 +49,18 @@ def _curated_procedures() -> frozenset[tuple[str, str]] | None:
 
 @lru_cache(maxsize=1)
 def _planner() -> Planner:
-    return Planner(load_lexicon(), _curated_procedures())
+    try:
+        from model.codesets import get_catalog
+    except ImportError:  # pragma: no cover - the catalog ships with the project
+        conflict = None
+    else:
+        catalog = get_catalog()
+
+        @lru_cache(maxsize=200_000)
+        def conflict(a: str, b: str) -> bool:
+            return catalog.excludes1_conflict(a, b)
+
+    return Planner(load_lexicon(), _curated_procedures(), conflict)
 
 
 def _split_for(rng: random.Random) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -28,7 +29,7 @@ NOTE_TYPES: dict[str, int] = {
     "discharge": 12,
     "telehealth": 10,
     "preventive": 12,
-    "consult": 11,
+    "consult": 14,
 }
 MDM_WORDS = {2: "straightforward", 3: "low", 4: "moderate", 5: "high"}
 OFFICE_TIME = {
@@ -113,8 +114,10 @@ def group(code: str) -> str:
     head = code[:3]
     if head in ("I10", "I11", "I12", "I13"):
         return "HTN"
-    if head in ("E08", "E09", "E10", "E11", "E13"):
+    if head in ("E08", "E09", "E10", "E11", "E13", "R73"):
         return "DM"
+    if head in ("F17", "Z72") or code == "Z87.891":
+        return "TOB"
     if head in ("F32", "F33"):
         return "DEP"
     if head in ("J44", "J43"):
@@ -221,8 +224,16 @@ def _weighted(rng: random.Random, table: dict[str, int]) -> str:
 class Planner:
     """Samples `Case`s from the lexicon; one instance per process, reused across notes."""
 
-    def __init__(self, lex: Lexicon, allowed_procs: frozenset[tuple[str, str]] | None) -> None:
+    def __init__(
+        self,
+        lex: Lexicon,
+        allowed_procs: frozenset[tuple[str, str]] | None,
+        conflict: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        """`conflict(a, b)` says two ICD-10-CM codes must not be reported together
+        (the catalog's Excludes1 check); notes never carry such a pair."""
         self.lex = lex
+        self.conflict = conflict
         self.pools = Pools(lex)
         self.allowed = allowed_procs
         specs = lex.specialties
@@ -320,11 +331,25 @@ class Planner:
             if c is not None and self._add_problem(case, rng, c, "secondary", used):
                 n_sec -= 1
         self._apply_coding_rules(case, rng, used)
+        self._drop_conflicts(case)
         self._plan_injury_causes(case, rng)
         self._plan_distractors(case, rng, used)
         self._plan_procedures(case, rng)
         self._plan_em(case, rng)
         return case
+
+    def _drop_conflicts(self, case: Case) -> None:
+        """Keep problems in order, dropping any that an earlier one excludes (Excludes1)."""
+        if self.conflict is None:
+            return
+        kept: list[Problem] = []
+        for p in case.problems:
+            if not any(self.conflict(k.code, p.code) for k in kept):
+                kept.append(p)
+        codes = {p.code for p in kept}
+        for p in kept:
+            p.also = tuple(c for c in p.also if c in codes)
+        case.problems = kept
 
     def _plan_preventive(self, case: Case, rng: random.Random, used: set[str]) -> None:
         if case.age < 18:

@@ -52,4 +52,4 @@ def test_sample_covers_codes_types_and_specialties(sample_notes: list[dict[str, 
         "consult",
     }
     words = sorted(len(n["text"].split()) for n in sample_notes)
-    assert words[0] >= 30
+    assert words[0] >= 40

@@ -116,3 +116,12 @@ def test_distractors_in_a_large_share_of_notes(sample_notes: list[dict[str, Any]
     for n in sample_notes:
         if n["meta"]["setting"] == "inpatient":
             assert all(d["reason"] != "uncertain" for d in n["distractors"])
+
+
+def test_gold_codes_respect_excludes1(sample_notes: list[dict[str, Any]], catalog) -> None:  # noqa: ANN001
+    import itertools
+
+    for n in sample_notes:
+        icd = [c["code"] for c in n["codes"] if c["system"] == "ICD-10-CM"]
+        for a, b in itertools.combinations(icd, 2):
+            assert not catalog.excludes1_conflict(a, b), (n["id"], a, b)
