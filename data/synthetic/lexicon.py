@@ -70,22 +70,32 @@ def stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def assign_splits(items: list[str], salt: str) -> dict[str, str]:
-    """Assign each item to one split: with 3+ items each split gets at least one."""
-    order = sorted(dict.fromkeys(items), key=lambda t: (stable_hash(salt + "|" + t), t))
+def assign_splits(items: list[str], salt: str, keep_first: bool = False) -> dict[str, str]:
+    """Assign each item to one split by a stable hash.
+
+    With `keep_first` the first item (a code's canonical phrasing) always goes to train and
+    the alternatives are held out: the first (by hash) to test, the second to dev, the rest
+    mostly to train. Without it (frames), 3+ items give every split at least one.
+    """
+    items = list(dict.fromkeys(items))
     out: dict[str, str] = {}
+    if keep_first and items:
+        out[items[0]] = "train"
+        items = items[1:]
+        first_two = ("test", "dev")
+    else:
+        first_two = ("test", "dev") if len(items) >= 3 else ("test", "train")
+        if len(items) == 1:
+            return {items[0]: "train"}
+    order = sorted(items, key=lambda t: (stable_hash(salt + "|" + t), t))
     for i, item in enumerate(order):
-        if len(order) == 1:
-            out[item] = "train"
-        elif i == 0:
-            out[item] = "test"
-        elif i == 1 and len(order) >= 3:
-            out[item] = "dev"
-        elif i == 1:
-            out[item] = "train"
+        if i < 2:
+            out[item] = first_two[i]
+        elif i == 2 and not keep_first:
+            out[item] = "train"  # every split gets at least one frame
         else:
             r = stable_hash("r|" + salt + "|" + item) % 20
-            out[item] = "test" if r == 0 else "dev" if r == 1 else "train"
+            out[item] = "test" if r < 2 else "dev" if r < 4 else "train"
     return out
 
 
@@ -196,7 +206,7 @@ def _parse_frame(slot: str, idx: int, text: str) -> Frame:
 
 
 def _split_phrases(key: str, phrases: list[str]) -> dict[str, tuple[str, ...]]:
-    assigned = assign_splits(phrases, key)
+    assigned = assign_splits(phrases, key, keep_first=True)
     return {s: tuple(p for p in dict.fromkeys(phrases) if assigned[p] == s) for s in SPLITS}
 
 

@@ -19,6 +19,7 @@ _ENCOUNTER = re.compile(
 _UNSPEC = [
     (re.compile(r",? unspecified$", re.I), ""),
     (re.compile(r", unspecified,", re.I), ","),
+    (re.compile(r", unspecified [\w ]+$", re.I), ""),
     (re.compile(r", unspecified (?:site|part|region|degree)\b", re.I), ""),
     (
         re.compile(
@@ -134,7 +135,13 @@ def description_variants(desc: str, inclusion_terms: tuple[str, ...] = ()) -> li
     add(base)
     # Parenthesised alternatives: "Essential (primary) hypertension" -> "primary hypertension".
     m = _PAREN.search(_ENCOUNTER.sub("", desc))
-    if m and m.group(1).isalpha() and m.group(1).islower() and not _PREP_PAREN.match(m.group(0)):
+    if (
+        m
+        and m.group(0).startswith(" ")
+        and m.group(1).isalpha()
+        and m.group(1).islower()
+        and not _PREP_PAREN.match(m.group(0))
+    ):
         inner = m.group(1)
         plain = _ENCOUNTER.sub("", desc)
         pre = plain[: m.start()].split()

@@ -51,9 +51,11 @@ def test_every_phrasing_belongs_to_exactly_one_split() -> None:
                 seen[p] = s
 
 
-def test_assign_splits_gives_each_split_a_member_from_three_items() -> None:
+def test_assign_splits_covers_every_split_and_keeps_canonical_in_train() -> None:
     got = assign_splits(["a", "b", "c"], "salt")
     assert set(got.values()) == set(SPLITS)
+    kept = assign_splits(["canonical", "x", "y", "z"], "salt", keep_first=True)
+    assert kept["canonical"] == "train" and "test" in kept.values()
     assert assign_splits(["only"], "x") == {"only": "train"}
     assert assign_splits(["a", "b", "c"], "salt") == got  # stable across calls
 
