@@ -52,15 +52,17 @@ def _planner() -> Planner:
     try:
         from model.codesets import get_catalog
     except ImportError:  # pragma: no cover - the catalog ships with the project
-        conflict = None
-    else:
-        catalog = get_catalog()
+        return Planner(load_lexicon(), _curated_procedures())
+    catalog = get_catalog()
 
-        @lru_cache(maxsize=200_000)
-        def conflict(a: str, b: str) -> bool:
-            return catalog.excludes1_conflict(a, b)
+    @lru_cache(maxsize=200_000)
+    def conflict(a: str, b: str) -> bool:
+        return catalog.excludes1_conflict(a, b)
 
-    return Planner(load_lexicon(), _curated_procedures(), conflict)
+    def billable(code: str) -> bool:
+        return catalog.validate("ICD-10-CM", code) == []
+
+    return Planner(load_lexicon(), _curated_procedures(), conflict, billable)
 
 
 def _split_for(rng: random.Random) -> str:
@@ -147,7 +149,7 @@ class StatsAccumulator:
     def add(self, note: dict[str, Any]) -> None:
         from data.synthetic.lexicon import load_lexicon as _lex
 
-        conds = _lex().conditions
+        lex = _lex()
         self.n += 1
         self.codes_per_note[len(note["codes"])] += 1
         self.words.append(_words(note["text"]))
@@ -157,8 +159,9 @@ class StatsAccumulator:
             self.distractor_reasons[d["reason"]] += 1
         for c in note["codes"]:
             self.systems[c["system"]][c["code"]] += 1
-            if c["system"] == "ICD-10-CM" and c["code"] in conds:
-                self.chapters[str(conds[c["code"]].chapter)] += 1
+            chapter = lex.chapter_of(c["code"]) if c["system"] == "ICD-10-CM" else None
+            if chapter is not None:
+                self.chapters[str(chapter)] += 1
         m = note["meta"]
         self.specialties[m["specialty"]] += 1
         self.note_types[m["note_type"]] += 1

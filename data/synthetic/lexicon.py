@@ -142,6 +142,11 @@ class Lexicon:
     specialties: dict[str, dict[str, object]]
     phrase_split: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def chapter_of(self, code: str) -> int | None:
+        """ICD-10-CM chapter of a pool code (or of its initial-encounter twin for 7th D)."""
+        cond = self.conditions.get(code) or self.conditions.get(code[:-1] + "A")
+        return None if cond is None else cond.chapter
+
 
 _FEMALE = re.compile(
     r"pregnan|puerper|childbirth|maternal|\bfemale\b|uter|ovar|cervi[cx]|vagin|vulv|menstru|"

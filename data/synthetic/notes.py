@@ -131,6 +131,31 @@ def _context(case: Case, rng: random.Random) -> dict[str, str]:
     }
 
 
+ADULT_SOCIAL = (
+    "Lives with spouse.",
+    "Lives alone.",
+    "Works as a teacher.",
+    "Retired.",
+    "Works in construction.",
+    "Lives with family.",
+    "Works night shifts as a nurse.",
+)
+ALCOHOL = (
+    "Drinks alcohol socially. ",
+    "No alcohol. ",
+    "Occasional wine. ",
+    "Denies drug use. ",
+    "",
+)
+CHILD_SOCIAL = (
+    "Lives with both parents and a younger sibling.",
+    "Attends daycare.",
+    "In elementary school, doing well.",
+    "Lives with mother; no smokers at home.",
+    "Up to date on school requirements.",
+)
+
+
 class Writer:
     """Writes one note; methods are the building blocks shared by the layouts."""
 
@@ -255,6 +280,9 @@ class Writer:
 
     def social(self) -> None:
         b, rng = self.b, self.rng
+        if self.case.age < 18:
+            b.add(rng.choice(CHILD_SOCIAL) + "\n")
+            return
         smoke = next((p for p in self.dx if p.code in ("F17.210", "Z87.891", "Z72.0")), None)
         if smoke is not None:
             b.add("Tobacco: ")
@@ -262,31 +290,8 @@ class Writer:
             b.add(". ")
         else:
             b.add(rng.choice(("Never smoker. ", "Nonsmoker. ", "No tobacco use. ", "")))
-        b.add(
-            rng.choice(
-                (
-                    "Drinks alcohol socially. ",
-                    "No alcohol. ",
-                    "Occasional wine. ",
-                    "Denies drug use. ",
-                    "",
-                )
-            )
-        )
-        b.add(
-            rng.choice(
-                (
-                    "Lives with spouse.",
-                    "Lives alone.",
-                    "Works as a teacher.",
-                    "Retired.",
-                    "Works in construction.",
-                    "Student.",
-                    "Lives with family.",
-                )
-            )
-        )
-        b.add("\n")
+        b.add(rng.choice(ALCOHOL))
+        b.add(rng.choice(ADULT_SOCIAL) + "\n")
 
     def ap(self, numbered_start: int = 1, narrative: bool = False) -> None:
         b, rng = self.b, self.rng
@@ -295,6 +300,10 @@ class Writer:
             if p.kind == "status" and p.role != "principal":
                 continue  # status codes (Z79, Z87...) are documented in the history sections
             vals: dict[str, Any] = status_plan(b, screening=p.kind == "screening")
+            if self.case.subsequent and p.role == "principal":
+                vals["status"] = rng.choice(
+                    ("healing as expected", "routine healing on today's check", "healing well")
+                )
             vals.update(dx=dx_writer(p), n=str(n))
             b.frame("ap_narrative" if narrative else "ap_item", vals)
             if self.case.note_type in ("discharge", "consult") and rng.random() < 0.7:

@@ -106,6 +106,7 @@ class Case:
     em_level: int = 3
     extra_em: list[tuple[str, str]] = field(default_factory=list)  # 99417, G2211, 99213-25
     modality: str = ""  # video | audio for telehealth
+    subsequent: bool = False  # injury follow-up coded with 7th character D
     bmi: float = 0.0
 
 
@@ -229,11 +230,13 @@ class Planner:
         lex: Lexicon,
         allowed_procs: frozenset[tuple[str, str]] | None,
         conflict: Callable[[str, str], bool] | None = None,
+        billable: Callable[[str], bool] | None = None,
     ) -> None:
         """`conflict(a, b)` says two ICD-10-CM codes must not be reported together
         (the catalog's Excludes1 check); notes never carry such a pair."""
         self.lex = lex
         self.conflict = conflict
+        self.billable = billable
         self.pools = Pools(lex)
         self.allowed = allowed_procs
         specs = lex.specialties
@@ -307,6 +310,7 @@ class Planner:
             case.sex = "F" if rng.random() < 0.54 else "M"
         if principal is not None:
             self._add_problem(case, rng, principal, "principal", used)
+            self._subsequent_encounter(case, rng)
 
         if note_type == "preventive":
             self._plan_preventive(case, rng, used)
@@ -423,18 +427,45 @@ class Planner:
         case.problems.append(prob)
         return prob
 
+    def _subsequent_encounter(self, case: Case, rng: random.Random) -> None:
+        """Injury follow-up in the office during healing: 7th character D, not A."""
+        p = case.problems[0] if case.problems else None
+        if (
+            p is None
+            or self.billable is None
+            or p.kind != "injury"
+            or case.note_type not in ("office", "telehealth")
+            or case.new_patient
+            or len(p.code) != 8
+            or p.code[-1] != "A"
+        ):
+            return
+        d_code = p.code[:-1] + "D"
+        if self.billable(d_code):
+            p.code = d_code
+            p.role = "principal"
+            case.subsequent = True
+
     def _plan_injury_causes(self, case: Case, rng: random.Random) -> None:
         if not case.problems or case.problems[0].kind != "injury":
             return
         if case.setting not in ("ED",) and case.specialty not in ("orthopedics", "pediatrics"):
             return
+        if case.subsequent and rng.random() < 0.5:
+            return
         if rng.random() < 0.7:
             c = self.pools.draw(rng, case.split, "_chapter:20")
             if c is not None and not c.code.startswith("Y92"):
-                case.problems.append(
-                    Problem(c.code, phrase_of(rng, c, case.split), "external", kind="external")
-                )
-        if rng.random() < 0.3:
+                code = c.code
+                if case.subsequent and self.billable is not None:
+                    code = code[:-1] + "D"
+                    if len(c.code) != 8 or not self.billable(code):
+                        code = ""
+                if code:
+                    case.problems.append(
+                        Problem(code, phrase_of(rng, c, case.split), "external", kind="external")
+                    )
+        if rng.random() < 0.3 and not case.subsequent:
             c = self._cond(rng.choice(["Y92.009", "Y92.410"]))
             if c is not None and c.phrases[case.split]:
                 case.problems.append(
