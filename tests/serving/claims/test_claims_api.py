@@ -165,10 +165,14 @@ def test_reviewed_suggestion_set_round_trip_to_x12_and_fhir(
     assert float(fhir.total.value) == 205.0
 
 
+@pytest.mark.slow
 def test_claim_from_the_real_model_round_trip(
     request: pytest.FixtureRequest, request_dict: dict[str, Any]
 ) -> None:
-    """Suggest with the real small model, review, build the claim (when the model exists)."""
+    """Suggest with the real small model, review, build the claim.
+
+    Slow only when run alone: `trained_model_dir` trains the shared test model once per session.
+    """
     try:
         request.getfixturevalue("trained_model_dir")
     except pytest.FixtureLookupError:
