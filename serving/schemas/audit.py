@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictStr
 
 from serving.schemas.common import CodeRef, System
 
@@ -127,7 +127,41 @@ class GroupStatsPublic(BaseModel):
     codes: RatePublic
 
 
+_RATE: dict[str, JsonValue] = {"n": 40, "agreed": 34, "rate": 0.85}
+
+
 class AuditStatsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cases_sampled": 25,
+                    "cases_with_verdict": 20,
+                    "overall": {
+                        "key": "overall",
+                        "cases": {"n": 20, "agreed": 15, "rate": 0.75},
+                        "codes": _RATE,
+                    },
+                    "by_coder": [
+                        {
+                            "key": "coder-ana",
+                            "cases": {"n": 20, "agreed": 15, "rate": 0.75},
+                            "codes": _RATE,
+                        }
+                    ],
+                    "by_system": [{"key": "ICD-10-CM", "cases": None, "codes": _RATE}],
+                    "by_band": [
+                        {
+                            "key": "<0.5",
+                            "cases": {"n": 20, "agreed": 15, "rate": 0.75},
+                            "codes": _RATE,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     cases_sampled: int
     cases_with_verdict: int = Field(description="Cases counted below (their latest verdict).")
     overall: GroupStatsPublic

@@ -249,7 +249,11 @@ def _switch(
 def activate(session: Session, registry: ModelRegistry, version: str, *, actor: str) -> ModelInfo:
     """Load `version`, record the activation and swap it in. A failed load writes nothing."""
     if active_version(session) == version:
-        raise Conflict(f"model {version!r} is already active", code="model_already_active")
+        if registry.active_version == version:
+            raise Conflict(f"model {version!r} is already active", code="model_already_active")
+        # Active in the database but this process could not load it: retry the load only.
+        registry.activate(version, Path(get_version(session, version).path))
+        return describe_model(session, version, registry)
     _switch(session, registry, version, actor)
     return describe_model(session, version, registry)
 

@@ -167,6 +167,13 @@ def test_a_second_process_follows_promotions_without_restart(world: World) -> No
     worker.sync(lambda: (world.broken, world.models_dir / world.broken), wait=True, force=True)
     assert worker.active_version == target
     assert worker.failure(world.broken) is not None
+    # Re-activating the version the database already names retries the load (no new row).
+    with world.factory() as session:
+        rows = len(service.activations(session))
+        with pytest.raises(ModelLoadError):
+            service.activate(session, worker, world.broken, actor="admin-1")
+        assert len(service.activations(session)) == rows
+    assert worker.active_version == target
     with world.factory() as session:  # put history back in a loadable state for other tests
         session.add(
             service.ModelActivationRow(
