@@ -7,7 +7,8 @@ How a cue reaches a mention:
 
 * a cue overlapping the mention applies to it ("history of MI" as one mention);
 * a `pre` cue applies to mentions after it, a `post` cue to mentions before it, `both` either;
-* the reach stays inside the sentence and the section body, within the cue's window (in words);
+* the reach stays inside the sentence and the section body, within the cue's window (in words)
+  and within `MAX_REACH_CHARS` characters;
 * a `terminate` cue between them stops it ("denies fever but reports cough");
 * a cue of another category between them stops it too, when words separate the two cues ("no
   chest pain, history of MI"), while adjacent cues stack ("no prior MI" is negated and
@@ -24,6 +25,7 @@ How a cue reaches a mention:
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,6 +54,8 @@ FLAG_NAMES: tuple[str, ...] = (
     "ruled_out",
 )
 _TRANSPARENT = frozenset({"family", "current"})
+#: No cue reaches further than this many characters (bounds the work on run-on text).
+MAX_REACH_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +173,18 @@ def _words(text: str, start: int, end: int) -> int:
     return len(text[start:end].split())
 
 
+def _unblocked(category: str, between: Counter[str], adjacent: Cue | None) -> bool:
+    """No cue of another category stands between, except one right next to the cue."""
+    for other, count in between.items():
+        if other == category:
+            continue
+        if adjacent is not None and adjacent.category == other:
+            count -= 1
+        if count > 0:
+            return False
+    return True
+
+
 class _Scan:
     """Per-call state: sentences, sections and cues of one text, indexed for lookups."""
 
@@ -209,6 +225,7 @@ class _Scan:
             if ms >= section.content_start:
                 lo = max(lo, section.content_start)
             hi = min(hi, section.end)
+        lo, hi = max(lo, ms - MAX_REACH_CHARS), min(hi, me + MAX_REACH_CHARS)
         return min(lo, ms), max(hi, me), sidx, section
 
     def _local(self, lo: int, hi: int) -> list[Cue]:
@@ -221,45 +238,65 @@ class _Scan:
         return out
 
     # -- reach -------------------------------------------------------------------------------
-    def _reaches_forward(self, cue: Cue, ms: int, local: list[Cue]) -> bool:
-        window = cue.rule.pre_window
-        if window is not None and _words(self.text, cue.end, ms) >= window:
-            return False
-        for other in local:
-            if other.start < cue.end or other.end > ms:
-                continue
-            if other.category == "terminate" and other.rule.looks_forward:
-                return False
-            if (
-                other.category in MODIFIERS
-                and other.category != cue.category
-                and cue.category not in _TRANSPARENT
-                and other.rule.looks_forward
-                and _has_word(self.text, cue.end, other.start)
-            ):
-                return False
-        return True
+    def _forward(self, ms: int, before: list[Cue]) -> list[Cue]:
+        """Cues before the mention (left to right in `before`) whose forward reach gets to it.
 
-    def _reaches_back(self, cue: Cue, me: int, local: list[Cue]) -> bool:
-        window = cue.rule.post_window
-        if window is not None and _words(self.text, me, cue.start) >= window:
-            return False
-        if cue.category not in _TRANSPARENT and "," in self.text[me : cue.start]:
-            return False
-        for other in local:
-            if other.start < me or other.end > cue.start:
+        Walks from the mention leftwards, so each cue is looked at once: a forward terminator
+        stops the walk; the categories of the modifier cues passed so far are the ones that
+        stand between the current cue and the mention.
+        """
+        text = self.text
+        fired: list[Cue] = []
+        between: Counter[str] = Counter()
+        nearest: Cue | None = None
+        for cue in reversed(before):
+            category = cue.category
+            if category == "terminate":
+                if cue.rule.looks_forward:
+                    break
                 continue
-            if other.category == "terminate" and other.rule.looks_back:
-                return False
-            if (
-                other.category in MODIFIERS
-                and other.category != cue.category
-                and cue.category not in _TRANSPARENT
-                and other.rule.looks_back
-                and _has_word(self.text, other.end, cue.start)
-            ):
-                return False
-        return True
+            if category not in MODIFIERS or not cue.rule.looks_forward:
+                continue
+            window = cue.rule.pre_window
+            ok = window is None or _words(text, cue.end, ms) < window
+            if ok and category not in _TRANSPARENT:
+                adjacent = nearest is not None and not _has_word(text, cue.end, nearest.start)
+                ok = _unblocked(category, between, nearest if adjacent else None)
+            if ok:
+                fired.append(cue)
+            between[category] += 1
+            nearest = cue
+        return fired
+
+    def _backward(self, me: int, after: list[Cue]) -> list[Cue]:
+        """Cues after the mention (left to right) whose backward reach gets to it."""
+        text = self.text
+        fired: list[Cue] = []
+        between: Counter[str] = Counter()
+        nearest: Cue | None = None
+        comma = False
+        pos = me
+        for cue in after:
+            if not comma and "," in text[pos : cue.start]:
+                comma = True
+            pos = max(pos, cue.end)
+            category = cue.category
+            if category == "terminate":
+                if cue.rule.looks_back:
+                    break
+                continue
+            if category not in MODIFIERS or not cue.rule.looks_back:
+                continue
+            window = cue.rule.post_window
+            ok = window is None or _words(text, me, cue.start) < window
+            if ok and category not in _TRANSPARENT:
+                adjacent = nearest is not None and not _has_word(text, nearest.end, cue.start)
+                ok = not comma and _unblocked(category, between, nearest if adjacent else None)
+            if ok:
+                fired.append(cue)
+            between[category] += 1
+            nearest = cue
+        return fired
 
     def _carried(self, sidx: int) -> Cue | None:
         """The list-heading cue ("Denies:") carried into sentence `sidx`, if any."""
@@ -285,18 +322,14 @@ class _Scan:
     def flags(self, ms: int, me: int) -> ContextFlags:
         lo, hi, sidx, section = self._region(ms, me)
         local = self._local(lo, hi)
-        fired: list[Cue] = []
-        for cue in local:
-            if cue.category not in MODIFIERS:
-                continue
-            if cue.start < me and cue.end > ms:
-                fired.append(cue)
-            elif cue.end <= ms and cue.rule.looks_forward:
-                if self._reaches_forward(cue, ms, local):
-                    fired.append(cue)
-            elif cue.start >= me and cue.rule.looks_back and self._reaches_back(cue, me, local):
-                fired.append(cue)
-        if sidx is not None and not any(c.end <= ms and c.category != "pseudo" for c in local):
+        before = [c for c in local if c.end <= ms]
+        after = [c for c in local if c.start >= me]
+        fired = [
+            c for c in local if c.start < me and c.end > ms and c.category in MODIFIERS
+        ]  # cues inside the mention ("history of MI" as one mention)
+        fired += self._forward(ms, before)
+        fired += self._backward(me, after)
+        if sidx is not None and not any(c.category != "pseudo" for c in before):
             carried = self._carried(sidx)
             if carried is not None:
                 fired.append(carried)

@@ -76,6 +76,7 @@ _ENTRY_KEYS = ("name", "headers", "colon_required")
 _LEAD_RE = re.compile(r"[ \t\-*•#>]*")
 _COLON_RE = re.compile(r"[ \t]*\**[ \t]*:\**")
 _EOL_RE = re.compile(r"[ \t*]*(?:\r?\n|\r|$)")
+_PREFIX_CHARS = 200  # how far back from a candidate header its line start is looked for
 _NEWLINE_RE = re.compile(r"\r\n|\n|\r")
 _SENTENCE_END_RE = re.compile(r"[.!?;][ \t\-*]*$|[ \t]{2,}$|\t$")
 
@@ -240,9 +241,13 @@ def _find_headers(text: str, vocab: SectionVocabulary) -> list[tuple[str, int, i
         typed = text[start:end]
         key = normalise_phrase(typed)
         ambiguous = key in vocab.colon_required
-        line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
-        prefix = text[line_start:start]
-        at_line_start = _LEAD_RE.fullmatch(prefix) is not None
+        lo = max(0, start - _PREFIX_CHARS)
+        line_start = max(text.rfind("\n", lo, start), text.rfind("\r", lo, start)) + 1
+        if line_start == 0 and lo > 0:  # no line break nearby: not at a line start
+            prefix, at_line_start, line_start = text[lo:start], False, lo
+        else:
+            prefix = text[line_start:start]
+            at_line_start = _LEAD_RE.fullmatch(prefix) is not None
         body_start = _body_start(text, typed, end, prefix, at_line_start, ambiguous)
         if body_start >= 0:
             opens = line_start if at_line_start else start

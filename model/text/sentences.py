@@ -33,6 +33,8 @@ ABBREVIATIONS: frozenset[str] = frozenset(
 # Candidate boundaries; each is then judged in Python (one cheap scan, few candidates).
 _CANDIDATE_RE = re.compile(r"\r\n?|\n|[•●▪◦■□➢►▶]|[.!?]+[\"'”’)\]]*(?=\s|$)|\)(?=[ \t])")
 _BULLETS = frozenset("•●▪◦■□➢►▶")
+_LONGEST_ABBREVIATION = max(len(a) for a in ABBREVIATIONS) + 2  # room for "(" or "["
+_LIST_LOOKBACK = 300  # how far back "k-1." is looked for when "k." appears inside a line
 _ENUMERATOR_RE = re.compile(r"[(\[]?(?:\d{1,2}|[A-Za-z]|[ivxIVX]{1,4})[.)]?")
 
 
@@ -53,11 +55,16 @@ def _ends_sentence(text: str, start: int, mark_start: int, mark_end: int) -> boo
     if nxt.islower():
         return False
     if text[mark_start] == ".":
-        ws = max(text.rfind(" ", start, mark_start), text.rfind("\t", start, mark_start))
-        word = text[max(ws + 1, start) : mark_start].lstrip("([")
+        k = mark_start
+        lo = max(start, mark_start - _LONGEST_ABBREVIATION)
+        while k > lo and not text[k - 1].isspace():
+            k -= 1
+        if k > start and not text[k - 1].isspace():
+            return True  # a long word: neither an abbreviation nor a list number
+        word = text[k:mark_start].lstrip("([")
         if word.lower() in ABBREVIATIONS:
             return False
-        if ws < start and _is_enumerator(word):  # "1." or "a)" opening the sentence
+        if k == start and _is_enumerator(word):  # "1." or "a)" opening the sentence
             return False
     return True
 
@@ -80,14 +87,18 @@ def _inline_enumerator(text: str, start: int, mark: int) -> int:
         return -1
     if text[i] == "0" or not _next_char(text, mark + 1).isalpha():
         return -1
-    before = text[start : i - 1].rstrip()
-    if not before:  # the number opens the sentence already
+    k = i - 1
+    while k > start and text[k - 1].isspace():
+        k -= 1
+    if k <= start:  # the number opens the sentence already
         return -1
     number = int(text[i:mark])
     if number == 1:  # "Plan: 1. HTN ..." opens a list after a colon
-        return i if before.endswith(":") else -1
-    # "k." continues a list only after "k-1." on the same line ("1. HTN 2. DM", not "given 2.")
-    line_start = max(text.rfind("\n", 0, i), text.rfind("\r", 0, i)) + 1
+        return i if text[k - 1] == ":" else -1
+    # "k." continues a list only after "k-1." shortly before on the same line ("1. HTN 2. DM",
+    # not "given 2.")
+    lo = max(0, i - _LIST_LOOKBACK)
+    line_start = max(text.rfind("\n", lo, i), text.rfind("\r", lo, i), lo - 1) + 1
     previous = f"{number - 1}{text[mark]}"
     j = text.find(previous, line_start, i)
     while j >= 0:
