@@ -97,6 +97,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from evaluation.baselines import DescriptionMatchBaseline, TfidfLogRegBaseline
 
     name, train, test = load_corpus(args)
+    if args.max_train is not None:
+        train = train[: args.max_train]
+    if args.max_eval is not None:
+        test = test[: args.max_eval]
     out_dir = Path(args.out)
     detail_dir = out_dir / f"benchmark_{name}"
     results: dict[str, Any] = {}
@@ -274,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--eval-split", default=None, help="default: dev (CodiEsp), test (synthetic)")
     p.add_argument("--out", default="evaluation/reports")
+    p.add_argument("--max-train", type=int, default=None, help="use the first N training notes")
+    p.add_argument("--max-eval", type=int, default=None, help="score the first N eval notes")
     p.add_argument("--top-k", type=int, default=30)
     p.add_argument(
         "--threshold",

@@ -112,10 +112,13 @@ def measure(
     for note in notes[: max(0, warmup)]:
         suggester.suggest(note, top_k=top_k)
     single: list[float] = []
+    cpu: list[float] = []
     for note in notes:
+        c0 = time.process_time()
         t0 = clock()
         suggester.suggest(note, top_k=top_k)
         single.append(clock() - t0)
+        cpu.append(time.process_time() - c0)
     batches: list[float] = []
     sizes: list[int] = []
     for start in range(0, len(notes), batch_size):
@@ -129,6 +132,10 @@ def measure(
         "n_notes": len(notes),
         **_ms_stats(single, ""),
         "notes_per_s": len(notes) / sum(single) if sum(single) else float("inf"),
+        # CPU time of this process (all its threads) per single request: less sensitive than
+        # wall time to other jobs sharing the machine
+        "cpu_p50_ms": float(np.percentile(np.asarray(cpu) * 1000.0, 50)),
+        "cpu_p95_ms": float(np.percentile(np.asarray(cpu) * 1000.0, 95)),
         "batch_size": batch_size,
         "n_batches": len(batches),
         **_ms_stats(batches, "batch_"),
@@ -186,6 +193,7 @@ def run_latency(
             "input": str(input_path),
             "max_words": max_words,
             "cpu_count": os.cpu_count(),
+            "load_average_1m": os.getloadavg()[0],
         }
     )
     return report
@@ -200,11 +208,13 @@ def format_report(report: dict[str, Any]) -> str:
             f"{r['words_per_note_mean']:.0f} words/note on average "
             f"(median {r['words_per_note_median']:.0f}, max {r['words_per_note_max']})",
             f"single  p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f} ms  "
-            f"p99 {r['p99_ms']:.1f} ms  {r['notes_per_s']:.1f} notes/s",
+            f"p99 {r['p99_ms']:.1f} ms  {r['notes_per_s']:.1f} notes/s  "
+            f"(CPU p50 {r['cpu_p50_ms']:.1f} ms, p95 {r['cpu_p95_ms']:.1f} ms)",
             f"batch {r['batch_size']}: p50 {r['batch_p50_ms']:.1f} ms/batch  "
             f"p95 {r['batch_p95_ms']:.1f} ms/batch  {r['batch_per_note_ms']:.1f} ms/note  "
             f"{r['batch_notes_per_s']:.1f} notes/s",
             f"memory: peak RSS {r['peak_rss_mb']:.0f} MiB "
-            f"(after load {r['rss_after_load_mb']:.0f} MiB); model load {r['load_s']:.1f} s",
+            f"(after load {r['rss_after_load_mb']:.0f} MiB); model load {r['load_s']:.1f} s; "
+            f"{r['cpu_count']} CPUs, load average {r['load_average_1m']:.1f}",
         ]
     )
