@@ -321,3 +321,19 @@ def test_real_codiesp_cue_spans(analyzer: ContextAnalyzer, codiesp_texts: list[s
         for flags in analyzer.analyze(text, words):
             for span in flags.cues:
                 assert text[span.start : span.end] == span.text
+
+
+def test_a_200k_character_note_end_to_end(analyzer: ContextAnalyzer) -> None:
+    from model.text.note import Note
+
+    text = (BULLET_NOTE * (200_000 // len(BULLET_NOTE) + 1))[:200_000]
+    note = Note.create(text)
+    sections = detect_sections(note.text)
+    sentences = split_sentences(note.text)
+    assert sections[-1].end == len(note.text)
+    mentions = [find(note.text, "fever", nth) for nth in range(0, 120, 4)]
+    results = analyzer.analyze(note.text, mentions, sentences=sentences, sections=sections)
+    assert len(results) == 30
+    assert all(r.negated for r in results)  # "Negative for fever" in every copy
+    for s in sentences[:: max(1, len(sentences) // 50)]:
+        assert note.text[s.start : s.end] == s.text
