@@ -250,8 +250,10 @@ class Catalog:
         if refs is None:
             entry = self._icd.entries.get(holder)
             group = self._icd.groups.get(holder)
-            notes = entry.excludes1 if entry is not None else group.excludes1 if group else ()
-            refs = tuple(r for note in notes for r in note_refs(note))
+            notes: tuple[str, ...] = entry.excludes1 if entry is not None else ()
+            if group is not None and (entry is None or entry.kind != "block"):
+                notes += group.excludes1  # a chapter, or a one-category block such as B20
+            refs = tuple(dict.fromkeys(r for note in notes for r in note_refs(note)))
             self._refs[holder] = refs
         return refs
 

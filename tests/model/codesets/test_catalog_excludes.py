@@ -18,6 +18,8 @@ from model.codesets.icd10cm_rules import note_refs, ref_matches
         ("I10", "I27.0"),  # block I10-I1A Excludes1 primary pulmonary hypertension
         ("O24.419", "Z34.00"),  # chapter 15 Excludes1 supervision of normal pregnancy (Z34.-)
         ("E11.9", "E11.A"),  # E11.9 Excludes1 E11.A
+        ("T07", "T14.90"),  # the category's own note
+        ("T07", "T20.00XA"),  # the note of block T07, a one-category block
     ],
 )
 def test_excludes1_pairs_conflict(catalog: Catalog, a: str, b: str) -> None:
