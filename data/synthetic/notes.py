@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from data.synthetic.builder import NoteBuilder, SlotValue, cap
+from data.synthetic.builder import NoteBuilder, cap
 from data.synthetic.filler import HPI_EXTRA, PLAN_EXTRA, PROBLEM_COURSE, sentences
 from data.synthetic.plan import MDM_WORDS, Case, Distractor, Problem, Proc
 from data.synthetic.sections import (
@@ -194,8 +194,10 @@ class Writer:
             if p is not main and (p.kind in ("chronic", "status") or p.code[0] not in "ZRS")
         ][:3]
         if main is not None:
-            pmh: SlotValue = join_mentions(others) if others else "no significant history"
-            b.frame("hpi_open", {"cc": dx_writer(main), "pmh": pmh})
+            if others:
+                b.frame("hpi_open", {"cc": dx_writer(main), "pmh": join_mentions(others)})
+            else:
+                b.frame("hpi_open_simple", {"cc": dx_writer(main)})
         else:
             b.add(f"{b.ctx['age']}-year-old {b.ctx['man']} here for a visit.")
         b.add(" ")
