@@ -187,12 +187,8 @@ class ClaimCreate(_Strict):
         only check them after every other field passed, so one 422 could not name them all.
         """
         extra: list[InitErrorDetails] = []
-        if isinstance(data, dict) and data.get("suggestion_set_id") is None:
-            extra = [
-                {"type": "missing", "loc": (key,), "input": data}
-                for key in ("diagnoses", "lines")
-                if data.get(key) is None
-            ]
+        if isinstance(data, dict):
+            extra = [{"type": "missing", "loc": loc, "input": data} for loc in _mode_missing(data)]
         try:
             claim = handler(data)
         except ValidationError as exc:
@@ -201,6 +197,26 @@ class ClaimCreate(_Strict):
         if extra:
             raise ValidationError.from_exception_data(cls.__name__, extra)
         return claim
+
+
+def _mode_missing(data: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Fields required only in some modes: codes without a suggestion set; the subscriber's
+    name when the patient is not the subscriber (837P 2010BA NM103/NM104)."""
+    out: list[tuple[str, ...]] = []
+    if data.get("suggestion_set_id") is None:
+        out += [(key,) for key in ("diagnoses", "lines") if data.get(key) is None]
+    patient, subscriber = data.get("patient"), data.get("subscriber")
+    if (
+        isinstance(patient, dict)
+        and patient.get("relationship", "self") != "self"
+        and isinstance(subscriber, dict)
+    ):
+        out += [
+            ("subscriber", key)
+            for key in ("last_name", "first_name")
+            if subscriber.get(key) is None
+        ]
+    return out
 
 
 def _init_details(err: Any) -> InitErrorDetails:

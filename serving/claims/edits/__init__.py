@@ -21,7 +21,7 @@ from serving.claims.edits.diagnoses import (
     max_diagnoses,
     required_codes,
 )
-from serving.claims.edits.parties import claim_total, code_tables, npi_check
+from serving.claims.edits.parties import claim_total, code_tables, npi_check, printable_text
 from serving.claims.edits.services import (
     bypass_modifiers,
     diagnosis_pointers,
@@ -52,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     npi_check,
     claim_total,
     code_tables,
+    printable_text,
 )
 
 

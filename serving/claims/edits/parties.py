@@ -8,6 +8,7 @@ from decimal import Decimal
 from serving.claims.edits.context import SRC_NPI, SRC_POS, SRC_X12, EditContext, _edit
 from serving.claims.npi import npi_problem
 from serving.claims.schemas import ClaimEdit
+from serving.claims.x12 import clean as x12_clean
 
 
 def npi_check(ctx: EditContext) -> Iterator[ClaimEdit]:
@@ -80,4 +81,43 @@ def code_tables(ctx: EditContext) -> Iterator[ClaimEdit]:
                 "code_tables",
                 SRC_X12,
                 field=f"{field}.state",
+            )
+
+
+def printable_text(ctx: EditContext) -> Iterator[ClaimEdit]:
+    """Names and addresses must keep some text once reduced to the X12 character set."""
+    c = ctx.claim
+    values: list[tuple[str, str | None]] = [
+        ("patient.last_name", c.patient.last_name),
+        ("patient.first_name", c.patient.first_name),
+        ("patient.address.line1", c.patient.address.line1),
+        ("patient.address.city", c.patient.address.city),
+        ("subscriber.member_id", c.subscriber.member_id),
+        ("subscriber.last_name", c.subscriber.last_name),
+        ("subscriber.first_name", c.subscriber.first_name),
+        ("payer.name", c.payer.name),
+        ("payer.payer_id", c.payer.payer_id),
+        ("billing_provider.organization_name", c.billing_provider.organization_name),
+        ("billing_provider.address.line1", c.billing_provider.address.line1),
+        ("billing_provider.address.city", c.billing_provider.address.city),
+    ]
+    if c.rendering_provider is not None:
+        values += [
+            ("rendering_provider.last_name", c.rendering_provider.last_name),
+            ("rendering_provider.first_name", c.rendering_provider.first_name),
+        ]
+    if c.subscriber.address is not None:
+        values += [
+            ("subscriber.address.line1", c.subscriber.address.line1),
+            ("subscriber.address.city", c.subscriber.address.city),
+        ]
+    for field, value in values:
+        if value is not None and not x12_clean(value):
+            yield _edit(
+                "text.unprintable",
+                f"{field} {value!r} has no characters an 837P can carry (letters, digits, "
+                "basic punctuation)",
+                "printable_text",
+                SRC_X12,
+                field=field,
             )

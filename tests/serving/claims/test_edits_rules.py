@@ -166,6 +166,12 @@ FIRING: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], str, str]] =
         "place_of_service",
     ),
     (
+        "name with no X12 characters",
+        lambda r: r | {"patient": r["patient"] | {"last_name": "李"}},
+        "text.unprintable",
+        "patient.last_name",
+    ),
+    (
         "state code",
         lambda r: (
             r | {"patient": r["patient"] | {"address": r["patient"]["address"] | {"state": "XX"}}}
@@ -261,6 +267,7 @@ SILENT: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = [
     ("venipuncture at the MUE", lambda r: with_lines(r, line("36415", units=2))),
     ("arthrocentesis at the MUE", lambda r: with_lines(r, line("20610", units=2))),
     ("ECG complete alone", lambda r: with_lines(r, line("93000"))),
+    ("accents and apostrophes", lambda r: r | {"patient": r["patient"] | {"last_name": "O'Brién"}}),
     ("no claimed total", lambda r: {k: v for k, v in r.items() if k != "total_charge"}),
     ("no rendering provider", lambda r: {k: v for k, v in r.items() if k != "rendering_provider"}),
 ]
