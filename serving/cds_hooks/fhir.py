@@ -170,7 +170,7 @@ class PrefetchResolver:
         try:
             value = self.client.get_json(url)
             if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-                value = self._more_pages(value)
+                value = _more_pages(self.client, value)
             return value
         except (httpx.HTTPError, ValueError) as exc:
             raise FhirUnavailableError(
@@ -185,24 +185,25 @@ class PrefetchResolver:
             logger.info("optional prefetch %s unavailable: %s", key, exc)
             return None
 
-    def _more_pages(self, bundle: dict[str, Any]) -> dict[str, Any]:
-        entries = list(bundle.get("entry") or [])
-        page = bundle
-        assert self.client is not None
-        for _ in range(MAX_PAGES - 1):
-            nxt = next(
-                (
-                    link.get("url")
-                    for link in page.get("link") or []
-                    if isinstance(link, dict) and link.get("relation") == "next"
-                ),
-                None,
-            )
-            if not nxt or len(entries) >= MAX_NOTES * 4:
-                break
-            page = self.client.get_json(nxt)
-            entries.extend(page.get("entry") or [])
-        return {**bundle, "entry": entries}
+
+def _more_pages(client: FhirClient, bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle with the entries of up to `MAX_PAGES - 1` following search pages."""
+    entries = list(bundle.get("entry") or [])
+    page = bundle
+    for _ in range(MAX_PAGES - 1):
+        nxt = next(
+            (
+                link.get("url")
+                for link in page.get("link") or []
+                if isinstance(link, dict) and link.get("relation") == "next"
+            ),
+            None,
+        )
+        if not nxt or len(entries) >= MAX_NOTES * 4:
+            break
+        page = client.get_json(nxt)
+        entries.extend(page.get("entry") or [])
+    return {**bundle, "entry": entries}
 
 
 def resources_of(value: Any, resource_type: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ The suggestion sets are stored exactly as `POST /v1/suggestions` stores them (sa
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -169,16 +170,11 @@ def answer_hook(
             meta.update(encounter_meta(resolver.optional("encounter")))
         if "patient" in svc.prefetch:
             on = meta.get("date_of_service")
-            from datetime import date
-
-            meta.update(
-                patient_meta(
-                    resolver.optional("patient"), on=date.fromisoformat(on) if on else None
-                )
-            )
+            day = dt.date.fromisoformat(on) if on else None
+            meta.update(patient_meta(resolver.optional("patient"), on=day))
         docs: list[tuple[NoteDoc, dict[str, Any] | None]]
         if svc.text_source == "draftOrders":
-            docs = [(d, o) for d, o in _order_docs(body.context)]
+            docs = list(_order_docs(body.context))
         else:
             try:
                 value = resolver.get("notes")
