@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from model.codesets import get_catalog
 from serving import __version__
 from serving.db import make_engine, make_session_factory, migrate
 from serving.errors import PayloadTooLarge
@@ -85,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.session_factory = make_session_factory(engine)
     app.state.registry = ModelRegistry(settings.data_dir / "models")
     _load_model(app, settings)
+    get_catalog()  # built once per process; first review or /v1/codes call would pay it
     logger.info("chartcoder ready (environment %s)", settings.environment)
     try:
         yield

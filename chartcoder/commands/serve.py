@@ -72,6 +72,38 @@ def _session_factory(settings: Settings) -> Any:
     return make_session_factory(engine)
 
 
+def _serve_this_model(settings: Settings, model: Path) -> None:
+    """`--model DIR`: make DIR the active version (registered in place if new), so the server
+    serves it even when the database already had another active version."""
+    from serving.db.models import ModelVersionRow
+    from serving.errors import ServiceError
+    from serving.registry import ModelRegistry, read_manifest
+    from serving.services import models as model_services
+
+    try:
+        version = str(read_manifest(model)["version"])
+        factory = _session_factory(settings)
+        with factory() as session:
+            current = model_services.active_version(session)
+            if current is None or current == version:
+                return  # the app's startup registers and activates it
+            if session.get(ModelVersionRow, version) is None:
+                model_services.register(
+                    session,
+                    model,
+                    models_dir=settings.data_dir / "models",
+                    actor="cli:serve",
+                    copy=False,
+                )
+                session.commit()
+            registry = ModelRegistry(settings.data_dir / "models")
+            model_services.activate(session, registry, version, actor="cli:serve")
+            session.commit()
+            typer.echo(f"activated model {version} (was {current})", err=True)
+    except ServiceError as exc:
+        raise _fail(f"--model {model}: {exc.message}") from None
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
@@ -93,9 +125,10 @@ def serve(
     from serving.app import _ensure_model_dir, create_app
 
     settings = _settings(data_dir, model)
-    if model is not None and not (model / "manifest.json").is_file():
-        raise _fail(f"--model {model} is not a model folder (no manifest.json)")
-    _ensure_model_dir(settings)  # trains the default model with progress bars, in the foreground
+    if model is not None:
+        _serve_this_model(settings, model)
+    else:
+        _ensure_model_dir(settings)  # trains the default model (progress bars) in the foreground
     app = create_app(settings)
     url = f"http://{host}:{port}"
     typer.echo(f"chartcoder API at {url}  (docs: {url}/docs)", err=True)

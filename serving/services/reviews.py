@@ -252,11 +252,10 @@ def submit_review(
         final_codes_json=[f.model_dump(mode="json") for f in final],
         created_by=user.name,
     )
+    session.add(review)
     try:
-        with session.begin_nested():
-            session.add(review)
-            session.flush()
-    except IntegrityError:
+        session.flush()
+    except IntegrityError:  # the request's transaction is rolled back by its session scope
         raise Conflict(
             "another review of this suggestion set was saved at the same time; retry",
             code="review_conflict",

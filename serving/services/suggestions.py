@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from model.suggestion import SYSTEMS, Suggester
 from model.text.note import MAX_NOTE_CHARS, Note, NoteError
-from serving.db.models import NoteRow, SuggestionSetRow, as_utc
+from serving.db.models import NoteRow, SuggestionSetRow, as_utc, new_uuid
 from serving.errors import InvalidInput, NotFound, note_error
 from serving.schemas.suggestions import SuggestedCodePublic, SuggestionSetPublic
 
@@ -68,24 +68,27 @@ def create_suggestion_set(
     except NoteError as exc:
         raise note_error(exc) from None
 
-    note_row = NoteRow(
-        text=note.text,
-        text_sha256=hashlib.sha256(note.text.encode("utf-8")).hexdigest(),
-        meta_json=note.meta.to_dict(),
-        source=source,
-        created_by=user.name,
-    )
-    session.add(note_row)
-    session.flush()
-    note = Note(id=note_row.id, text=note.text, meta=note.meta)
-
+    # The model runs before anything is written, so a write transaction (on SQLite: the
+    # database's one write lock) is held only for the two inserts, never during inference.
+    note = Note(id=new_uuid(), text=note.text, meta=note.meta)
     start = time.perf_counter()
     suggestion = suggester.suggest(note, systems=wanted, top_k=top_k)
     latency_ms = (time.perf_counter() - start) * 1000.0
-
     codes = [c.to_dict() for c in suggestion.codes]
+
+    session.add(
+        NoteRow(
+            id=note.id,
+            text=note.text,
+            text_sha256=hashlib.sha256(note.text.encode("utf-8")).hexdigest(),
+            meta_json=note.meta.to_dict(),
+            source=source,
+            created_by=user.name,
+        )
+    )
+    session.flush()
     row = SuggestionSetRow(
-        note_id=note_row.id,
+        note_id=note.id,
         model_version=suggestion.model_version,
         systems_json=wanted,
         top_k=top_k,
