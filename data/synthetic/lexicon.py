@@ -5,6 +5,7 @@ Everything the generator says comes from the files in `data/synthetic/resources/
 * `icd_pool.tsv` - the ICD-10-CM codes it may emit (built by `build_pool`), with descriptions.
 * `conditions.tsv` - hand-written clinical, abbreviated and lay terms for common codes.
 * `history.tsv` - disease -> family-history (Z80-Z84) / personal-history (Z85-Z87) code.
+* `integral.tsv` - diagnosis -> symptoms integral to it (written in the HPI, never coded).
 * `procedures.tsv` - CPT/HCPCS codes with our own plain-language phrasings (no AMA text).
 * `frames.json` - sentence frames; `specialties.json` - specialty code ranges and note types.
 
@@ -142,6 +143,16 @@ class Lexicon:
     frames: dict[str, dict[str, tuple[Frame, ...]]]  # slot -> split -> frames
     specialties: dict[str, dict[str, object]]
     phrase_split: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: diagnosis code prefix -> symptom codes integral to it (written, never coded)
+    integral: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def integral_symptoms(self, code: str) -> tuple[str, ...]:
+        """Symptom codes integral to `code` (longest matching prefix), e.g. cough for pneumonia."""
+        for n in range(len(code), 2, -1):
+            found = self.integral.get(code[:n])
+            if found is not None:
+                return found
+        return ()
 
     def chapter_of(self, code: str) -> int | None:
         """ICD-10-CM chapter of a pool code (or of its initial-encounter twin for 7th D)."""
@@ -268,6 +279,14 @@ def load_lexicon() -> Lexicon:
                 raise ResourceError(f"history.tsv: code {c} missing from icd_pool.tsv")
         (family if kind == "family" else personal)[disease] = z
 
+    integral: dict[str, tuple[str, ...]] = {}
+    for prefix, symptoms in _read_tsv("integral.tsv", 2):
+        codes = tuple(c.strip() for c in symptoms.split("|") if c.strip())
+        missing = [c for c in codes if c not in conditions]
+        if missing:
+            raise ResourceError(f"integral.tsv {prefix}: symptom codes not in the pool: {missing}")
+        integral[prefix.strip()] = codes
+
     procedures: dict[tuple[str, str], Procedure] = {}
     for code, system, kind, specs, phrases in _read_tsv("procedures.tsv", 5):
         if system not in ("CPT", "HCPCS"):
@@ -293,4 +312,6 @@ def load_lexicon() -> Lexicon:
         frames[slot] = {s: tuple(f for f in parsed if assigned[f.text] == s) for s in SPLITS}
     specialties = json.loads(res.joinpath("specialties.json").read_text("utf-8"))
     specialties.pop("_doc", None)
-    return Lexicon(conditions, procedures, family, personal, frames, specialties, phrase_split)
+    return Lexicon(
+        conditions, procedures, family, personal, frames, specialties, phrase_split, integral
+    )

@@ -18,6 +18,7 @@ from data.synthetic.sections import (
     Headers,
     distractor_writer,
     dx_writer,
+    join_distractors,
     join_mentions,
     status_plan,
 )
@@ -201,6 +202,9 @@ class Writer:
         else:
             b.add(f"{b.ctx['age']}-year-old {b.ctx['man']} here for a visit.")
         b.add(" ")
+        if self.case.integral:
+            b.frame("integral", {"sym": join_distractors(self.case.integral)})
+            b.add(" ")
         b.frame("hpi_detail", {})
         for p in self.causes:
             b.add(" ")

@@ -98,6 +98,7 @@ class Case:
     problems: list[Problem] = field(default_factory=list)
     distractors: list[Distractor] = field(default_factory=list)
     ros_negatives: list[Distractor] = field(default_factory=list)
+    integral: list[Distractor] = field(default_factory=list)  # symptoms of a coded diagnosis
     procs: list[Proc] = field(default_factory=list)
     ordered: list[Proc] = field(default_factory=list)
     em: tuple[str, str] | None = None  # (system, code)
@@ -484,6 +485,19 @@ class Planner:
                 and compatible(c, case.age, case.sex)
             )
 
+        # Symptoms integral to a coded diagnosis are written but not coded (guideline I.B.5).
+        for p in case.problems:
+            if p.role != "principal" or rng.random() > 0.75:
+                continue
+            symptoms = list(lex.integral_symptoms(p.code))
+            rng.shuffle(symptoms)
+            for code in symptoms[: rng.randint(1, 3)]:
+                c = lex.conditions.get(code)
+                if ok(c) and c is not None:
+                    gold_groups.add(group(c.code))
+                    case.integral.append(
+                        Distractor("integral_symptom", c.code, phrase_of(rng, c, split))
+                    )
         # Review-of-systems negatives (most notes with a history section).
         if case.note_type in ("office", "ED", "consult", "discharge", "telehealth") and (
             rng.random() < 0.75

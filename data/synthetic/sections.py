@@ -115,6 +115,18 @@ def join_mentions(problems: list[Problem]):  # noqa: ANN201
     return write
 
 
+def join_distractors(items: list[Distractor]):  # noqa: ANN201
+    """Slot writer: 'A, B and C' with each mention labelled as a distractor."""
+
+    def write(b: NoteBuilder, upper: bool) -> None:
+        for i, d in enumerate(items):
+            if i:
+                b.add(" and " if i == len(items) - 1 else ", ")
+            b.distractor(d.phrase, "ICD-10-CM", d.code, d.reason, capitalize=upper and i == 0)
+
+    return write
+
+
 def vitals(b: NoteBuilder, case: Case, bmi_problem: Problem | None) -> None:
     r = b.rng
     sbp, dbp = r.randint(102, 168), r.randint(60, 98)

@@ -111,6 +111,7 @@ def test_distractors_in_a_large_share_of_notes(sample_notes: list[dict[str, Any]
         "history",
         "resolved",
         "ordered_not_performed",
+        "integral_symptom",
     }
     # "Rule out" diagnoses are distractors only outside the hospital.
     for n in sample_notes:
