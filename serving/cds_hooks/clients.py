@@ -159,6 +159,11 @@ class CdsClientRegistry:
     def get(self, iss: str) -> CdsClient | None:
         return self.clients.get(iss)
 
+    def forget_fetched_keys(self) -> None:
+        """Drop every cached JWK Set (the next verification fetches again)."""
+        with self._lock:
+            self._cache.clear()
+
     def key_for(self, client: CdsClient, kid: str, jku: str | None) -> PublicKey | None:
         """The public key `kid` of `client`, from `jku` (already allow-listed) or its config."""
         if jku is None and client.jwks is not None:

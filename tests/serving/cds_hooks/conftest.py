@@ -90,7 +90,7 @@ class FhirServer:
         self.routes[path] = Route(200, text.encode(), content_type)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fhir_server() -> Iterator[FhirServer]:
     server_state: dict[str, FhirServer] = {}
 
@@ -130,16 +130,16 @@ def fhir_server() -> Iterator[FhirServer]:
         httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session")
+def cds_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cds")
 
 
-@pytest.fixture(scope="module")
-def clients_file(module_tmp: Path, keys: Keys, fhir_server: FhirServer) -> Path:
+@pytest.fixture(scope="session")
+def clients_file(cds_tmp: Path, keys: Keys, fhir_server: FhirServer) -> Path:
     fhir_server.add_json("/jwks/remote.json", keys.remote_jwks())
     fhir_server.add_json("/jwks/rotated.json", keys.remote_jwks())
-    path = module_tmp / "cds-clients.json"
+    path = cds_tmp / "cds-clients.json"
     path.write_text(
         json.dumps(
             {
@@ -216,21 +216,21 @@ def _settings(data_dir: Path, clients_file: Path, model_dir: Path) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def ehr_no_model(module_tmp: Path, clients_file: Path, keys: Keys) -> Iterator[Ehr]:
+@pytest.fixture(scope="session")
+def ehr_no_model(cds_tmp: Path, clients_file: Path, keys: Keys) -> Iterator[Ehr]:
     """The app without a model: enough for discovery and every authentication check."""
-    app = create_app(_settings(module_tmp / "no-model-app", clients_file, module_tmp / "none"))
+    app = create_app(_settings(cds_tmp / "no-model-app", clients_file, cds_tmp / "none"))
     with TestClient(app) as client:
         yield Ehr(client, keys)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ehr(
-    request: pytest.FixtureRequest, module_tmp: Path, clients_file: Path, keys: Keys
+    request: pytest.FixtureRequest, cds_tmp: Path, clients_file: Path, keys: Keys
 ) -> Iterator[Ehr]:
     """The app serving the real small model (root fixture `trained_model_dir`)."""
     model_dir = Path(request.getfixturevalue("trained_model_dir"))
-    app = create_app(_settings(module_tmp / "app", clients_file, model_dir))
+    app = create_app(_settings(cds_tmp / "app", clients_file, model_dir))
     with TestClient(app) as client:
         assert client.app.state.model_error is None, client.app.state.model_error  # type: ignore[attr-defined]
         yield Ehr(client, keys)

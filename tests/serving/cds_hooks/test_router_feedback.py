@@ -152,6 +152,12 @@ def test_override_without_or_with_foreign_reason_becomes_other(ehr: Ehr) -> None
     assert all("pt-refused" in c["comment"] for c in example["corrections"])
 
 
+@pytest.fixture(scope="module")
+def untouched_card(ehr: Ehr) -> dict[str, Any]:
+    """One card shared by the refused-feedback cases (they must leave it unreviewed)."""
+    return _card(ehr)
+
+
 @pytest.mark.parametrize(
     "entry, status, field",
     [
@@ -166,9 +172,9 @@ def test_override_without_or_with_foreign_reason_becomes_other(ehr: Ehr) -> None
     ],
 )
 def test_bad_feedback_names_the_field_and_stores_nothing(
-    ehr: Ehr, entry: dict[str, Any], status: int, field: str
+    ehr: Ehr, untouched_card: dict[str, Any], entry: dict[str, Any], status: int, field: str
 ) -> None:
-    card = _card(ehr)
+    card = untouched_card
     item = {"card": card["uuid"], "outcomeTimestamp": WHEN, **entry}
     response = ehr.post(FEEDBACK, {"feedback": [item]})
     assert response.status_code == status, response.text

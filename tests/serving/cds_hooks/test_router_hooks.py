@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import Any
 
@@ -276,10 +275,3 @@ def test_unknown_service_is_404(ehr: Ehr) -> None:
     response = ehr.post("/cds-services/no-such-service", body)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_service"
-
-
-def test_original_prefetch_is_not_modified(ehr: Ehr) -> None:
-    prefetch = _prefetch()
-    snapshot = copy.deepcopy(prefetch)
-    ehr.post(DISCHARGE, _request("encounter-discharge", prefetch=prefetch))
-    assert prefetch == snapshot

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
+from serving.cds_hooks.clients import cached_clients
 from serving.settings import Settings
 from tests.serving.cds_hooks.conftest import BASE_URL, ISS, ISS_REMOTE, Ehr, FhirServer
 
@@ -169,14 +170,20 @@ def test_key_algorithm_must_match_the_jwk(ehr_no_model: Ehr) -> None:
     _assert_401(ehr_no_model.get(DISCOVERY, alg="PS256"), "invalid_token")
 
 
-def test_jwks_url_client(ehr_no_model: Ehr, fhir_server: FhirServer) -> None:
+def test_jwks_url_client(ehr_no_model: Ehr, fhir_server: FhirServer, clients_file: Path) -> None:
+    cached_clients(clients_file).forget_fetched_keys()
+    fhir_server.requests.clear()
     other = ehr_no_model.keys.other_rsa_private
     ok = ehr_no_model.get(DISCOVERY, iss=ISS_REMOTE, alg="RS256", kid="remote-1", key=other)
     assert ok.status_code == 200, ok.text
     assert any(path == "/jwks/remote.json" for path, _ in fhir_server.requests)
 
 
-def test_jku_only_from_the_allow_list(ehr_no_model: Ehr, fhir_server: FhirServer) -> None:
+def test_jku_only_from_the_allow_list(
+    ehr_no_model: Ehr, fhir_server: FhirServer, clients_file: Path
+) -> None:
+    cached_clients(clients_file).forget_fetched_keys()
+    fhir_server.requests.clear()
     other = ehr_no_model.keys.other_rsa_private
     allowed = {"jku": f"{fhir_server.base_url}/jwks/rotated.json"}
     ok = ehr_no_model.get(
