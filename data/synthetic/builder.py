@@ -107,6 +107,8 @@ class NoteBuilder:
                 if v is None:
                     v = self.ctx[key]
                 if isinstance(v, str):
+                    if key == "age" and (v[:1] == "8" or v in ("11", "18")):
+                        self._fix_article()
                     self.add(cap(v) if upper else v)
                 else:
                     v(self, upper)
@@ -114,6 +116,13 @@ class NoteBuilder:
                 mark_start = self.pos
             elif kind == CLOSE and marked is not None:
                 self.code_span(marked[0], marked[1], mark_start, self.pos)
+
+    def _fix_article(self) -> None:
+        """'a 81-year-old' -> 'an 81-year-old' (the literal before the age ends in 'a ')."""
+        last = self.parts[-1] if self.parts else ""
+        if last.endswith((" a ", "A ")) or last in ("a ", "A "):
+            self.parts[-1] = last[:-1] + "n "
+            self.pos += 1
 
     def render(self, slot: str, values: dict[str, str]) -> str:
         """A frame rendered to a plain string (no labels), e.g. for a plan sentence."""
