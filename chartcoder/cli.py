@@ -11,7 +11,7 @@ import logging
 
 import typer
 
-from chartcoder.commands import bench, claim, codes, models, serve, synth, train
+from chartcoder.commands import bench, claim, codes, models, retrain, serve, synth, train
 
 app = typer.Typer(
     name="chartcoder",
@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _module in (codes, synth, train, bench, serve, models, claim):
+for _module in (codes, synth, train, bench, serve, models, claim, retrain):
     _module.register(app)
 
 
