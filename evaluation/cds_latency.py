@@ -238,7 +238,11 @@ def run(
             )
             body = hook_request(hook, make_note(rng, words))
             started = time.perf_counter()
-            response = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+            try:
+                response = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+            except httpx.HTTPError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                continue
             elapsed = (time.perf_counter() - started) * 1000.0
             if response.status_code != 200:
                 errors.append(f"{response.status_code}: {response.text[:200]}")
@@ -303,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.calls < 1 or args.warmup < 0 or args.words < 1:
         parser.error("--calls and --words must be positive, --warmup non-negative")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     private = ec.generate_private_key(ec.SECP384R1())
     jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
