@@ -169,3 +169,14 @@ NARRATIVE = (
     "The postoperative course was uneventful and {pron} was discharged on the fourth day.",
     "Histology of the sample was reviewed by two pathologists.",
 )
+
+CHILD_COUNSELING = (
+    "Reviewed car seat use appropriate for age and weight.",
+    "Discussed safe sleep, feeding and expected growth.",
+    "Reviewed developmental milestones with the parent; on track.",
+    "Discussed screen time limits and reading together daily.",
+    "Reviewed water safety and sun protection.",
+    "Discussed healthy snacks, juice limits and physical activity.",
+    "Reviewed dental care and fluoride varnish.",
+    "Parent questions about sleep and behavior were answered.",
+)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from data.synthetic.builder import cap
 from data.synthetic.filler import (
+    CHILD_COUNSELING,
     COUNSELING,
     DISCHARGE_INSTRUCTIONS,
     IMAGING_DETAIL,
@@ -439,7 +440,8 @@ def preventive(w: Writer) -> str:
     if w.case.procs:
         w.h(b, "procedures")
         w.procedures(w.case.procs)
-    b.add(sentences(rng, COUNSELING, rng.randint(2, 6), b.ctx) + "\n")
+    pool = COUNSELING if w.case.age >= 18 else CHILD_COUNSELING
+    b.add(sentences(rng, pool, rng.randint(2, 5), b.ctx) + "\n")
     b.add(
         rng.choice(
             (

@@ -177,7 +177,7 @@ def _demographics(code: str, desc: str) -> tuple[str | None, int, int]:
     if code[0] == "O" or code.startswith(("Z3A", "Z34")):
         return "F", 16, 44
     if code.startswith("Z00.12"):
-        return sex, 1, 17
+        return sex, 0, 17
     if _CHILD.search(desc):
         return sex, 0, 17
     if _OLD.search(desc):

@@ -117,7 +117,7 @@ def _context(case: Case, rng: random.Random) -> dict[str, str]:
         "pron_lc": "she" if f else "he",
         "man": man,
         "sexabbr": "F" if f else "M",
-        "mr": "Ms." if f else "Mr.",
+        "mr": "Patient" if case.age < 18 else "Ms." if f else "Mr.",
         "name": SURNAMES[rng.randrange(len(SURNAMES))],
         "age": str(case.age),
         "dur": DURATIONS[rng.randrange(len(DURATIONS))],
@@ -205,7 +205,8 @@ class Writer:
         if self.case.integral:
             b.frame("integral", {"sym": join_distractors(self.case.integral)})
             b.add(" ")
-        b.frame("hpi_detail", {})
+        if main is None or main.kind != "screening":
+            b.frame("hpi_detail", {})
         for p in self.causes:
             b.add(" ")
             b.frame("external_cause" if p.role == "external" else "place", {"dx": dx_writer(p)})

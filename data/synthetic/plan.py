@@ -56,6 +56,31 @@ GENERALISTS = frozenset(
         "infectious disease",
     }
 )
+#: Age ranges (years) for procedures that only fit some ages (vaccines, adult screening).
+PROC_AGES: dict[str, tuple[int, int]] = {
+    "90715": (7, 120),
+    "90750": (50, 120),
+    "90732": (65, 120),
+    "90677": (0, 120),
+    "90700": (0, 6),
+    "90744": (0, 18),
+    "90651": (9, 45),
+    "90707": (1, 120),
+    "90716": (1, 120),
+    "90686": (1, 120),
+    "90460": (0, 18),
+    "99406": (12, 120),
+    "99407": (12, 120),
+    "99497": (18, 120),
+    "77067": (40, 120),
+    "77080": (50, 120),
+    "G0296": (50, 80),
+    "84153": (40, 120),
+    "G0103": (50, 120),
+    "G0102": (50, 120),
+    "96110": (0, 5),
+    "92557": (3, 120),
+}
 #: Problem kinds a coder may list as chronic comorbidities.
 COMORBID_KINDS = ("chronic", "status")
 
@@ -563,6 +588,9 @@ class Planner:
                 p = pool[rng.randrange(len(pool))]
                 if any(x.code == p.code for x in case.procs):
                     continue
+                lo, hi = PROC_AGES.get(p.code, (0, 120))
+                if not lo <= case.age <= hi:
+                    continue
                 pr = self.proc(rng, split, p.system, p.code)
                 if pr is not None:
                     case.procs.append(pr)
@@ -580,7 +608,8 @@ class Planner:
         elif nt == "ED" and rng.random() < 0.55:
             add_from(("proc", "test", "admin"), 1, specific=True)
         elif nt == "preventive":
-            add_from(("lab", "test", "screening", "counsel"), rng.randint(0, 2))
+            kinds = ("lab", "test", "screening", "counsel") if case.age >= 18 else ("test",)
+            add_from(kinds, rng.randint(0, 2))
         # Injection/infusion administration comes with the drug supplied (HCPCS J-code).
         admin = any(
             p.code
