@@ -167,41 +167,49 @@ def test_reviewed_suggestion_set_round_trip_to_x12_and_fhir(
 
 @pytest.mark.slow
 def test_claim_from_the_real_model_round_trip(
-    request: pytest.FixtureRequest, request_dict: dict[str, Any]
+    client: TestClient, keys: Keys, request_dict: dict[str, Any]
 ) -> None:
-    """Suggest with the real small model, review, build the claim.
+    """Suggest with the real small model, review (adding codes), build the claim.
 
     Slow only when run alone: `trained_model_dir` trains the shared test model once per session.
     """
-    try:
-        request.getfixturevalue("trained_model_dir")
-    except pytest.FixtureLookupError:
-        pytest.skip("root fixture trained_model_dir is not available yet")
-    client: TestClient = request.getfixturevalue("client")
-    keys: Keys = request.getfixturevalue("keys")
     h = keys.headers("coder")
-    ss = client.post("/v1/suggestions", json={"text": NOTE, "top_k": 10}, headers=h).json()
-    review = client.post(
+    r = client.post("/v1/suggestions", json={"text": NOTE, "top_k": 10}, headers=h)
+    assert r.status_code == 201, r.text
+    ss = r.json()
+    wanted = [("ICD-10-CM", "E11.9"), ("CPT", "36415")]
+    suggested = {(c["system"], c["code"]) for c in ss["codes"]}
+    decisions = [
+        {"system": sys_, "code": code, "action": "accept"}
+        if (sys_, code) in wanted
+        else {"system": sys_, "code": code, "action": "reject", "reason": "not_documented"}
+        for sys_, code in suggested
+    ]
+    added = [
+        {"system": sys_, "code": code} for sys_, code in wanted if (sys_, code) not in suggested
+    ]
+    r = client.post(
         f"/v1/suggestions/{ss['id']}/review",
         headers=h,
-        json={
-            "decisions": [],
-            "added": [{"system": "ICD-10-CM", "code": "E11.9"}, {"system": "CPT", "code": "36415"}],
-        },
-    ).json()
-    services = {c["code"] for c in review["final_codes"] if c["system"] != "ICD-10-CM"}
+        json={"decisions": decisions, "added": added},
+    )
+    assert r.status_code == 201, r.text
+    final = r.json()["final_codes"]
+    assert sorted((c["system"], c["code"]) for c in final) == sorted(wanted)
     body = _parties(request_dict) | {
         "suggestion_set_id": ss["id"],
         "date_of_service": "2025-03-14",
-        "fees": {c: "20.00" for c in services},
+        "fees": {"36415": "12"},
     }
-    claim = client.post("/v1/claims", json=body, headers=h).json()
-    assert claim["status"] in ("ready", "rejected")
-    if claim["status"] == "ready":
-        assert pyx12_errors(claim["x12"]) == []
-        Claim.model_validate(claim["fhir"])
-    else:
-        assert claim["x12"] is None and claim["edits"]
+    r = client.post("/v1/claims", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    assert claim["status"] == "ready", claim["edits"]
+    assert pyx12_errors(claim["x12"]) == []
+    fhir = Claim.model_validate(claim["fhir"])
+    assert [d.diagnosisCodeableConcept.coding[0].code for d in fhir.diagnosis] == ["E11.9"]
+    assert [i.productOrService.coding[0].code for i in fhir.item] == ["36415"]
+    assert "HI*ABK:E119~" in claim["x12"]
 
 
 def test_rejected_claim_is_stored_with_edits_and_no_rendering(
