@@ -166,7 +166,6 @@ NARRATIVE = (
     "Given the clinical picture, a conservative approach was chosen initially.",
     "{Pron} had no known drug allergies and took no regular medications besides those listed.",
     "Vital signs on arrival were within normal limits apart from mild tachycardia.",
-    "The postoperative course was uneventful and {pron} was discharged on the fourth day.",
     "Histology of the sample was reviewed by two pathologists.",
 )
 

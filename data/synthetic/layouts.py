@@ -26,6 +26,7 @@ from data.synthetic.sections import (
     distractor_writer,
     dx_writer,
     exam,
+    join_mentions,
     labs,
     meds,
     ros,
@@ -459,7 +460,7 @@ def preventive(w: Writer) -> str:
 
 def consult(w: Writer) -> str:
     b, rng = w.b, w.rng
-    if rng.random() < 0.5:
+    if rng.random() < 0.6:
         # Narrative case report: few headers, flowing prose (like published case reports).
         w.hpi()
         w.pmh()
@@ -480,9 +481,24 @@ def consult(w: Writer) -> str:
         b.add(sentences(rng, NARRATIVE, rng.randint(1, 1 + w.filler // 2), b.ctx) + " ")
         b.add("Laboratory tests: ")
         labs(b)
-        for p in w.dx:
-            b.frame("narrative_dx", {"dx": dx_writer(p)})
+        main = w.principal or (w.dx[0] if w.dx else None)
+        if main is not None:
+            b.frame("narrative_dx", {"dx": dx_writer(main)})
             b.add(" ")
+        others = [p for p in w.dx if p is not main and p.kind != "status"]
+        if others:
+            b.add(
+                rng.choice(
+                    (
+                        "Comorbidities included ",
+                        "Other active problems were ",
+                        "Coexisting conditions: ",
+                        "The patient also had ",
+                    )
+                )
+            )
+            join_mentions(others)(b, False)
+            b.add(". ")
         b.add(sentences(rng, NARRATIVE, rng.randint(1, 2 + w.filler // 2), b.ctx) + " ")
         for d in w.dist["uncertain"]:
             b.frame("uncertain", {"dx": distractor_writer(d)})

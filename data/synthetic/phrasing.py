@@ -133,7 +133,7 @@ def description_variants(desc: str, inclusion_terms: tuple[str, ...] = ()) -> li
             out.append(text)
 
     add(base)
-    # Parenthesised alternatives: "Essential (primary) hypertension" -> "primary hypertension".
+    # Parenthesised words: "Essential (primary) hypertension" -> "essential primary hypertension".
     m = _PAREN.search(_ENCOUNTER.sub("", desc))
     if (
         m
@@ -142,12 +142,10 @@ def description_variants(desc: str, inclusion_terms: tuple[str, ...] = ()) -> li
         and m.group(1).islower()
         and not _PREP_PAREN.match(m.group(0))
     ):
-        inner = m.group(1)
+        # Keep the parenthesised word inline: "aortic (valve) stenosis" -> "aortic valve
+        # stenosis" (replacing the word before it would change the meaning).
         plain = _ENCOUNTER.sub("", desc)
-        pre = plain[: m.start()].split()
-        if pre:
-            swapped = " ".join(pre[:-1] + [inner]) + plain[m.end() :]
-            add(strip_description(swapped))
+        add(strip_description(plain[: m.start()] + " " + m.group(1) + plain[m.end() :]))
     # "Osteoarthritis, right knee" -> "osteoarthritis of right knee" / "right knee osteoarthritis".
     m2 = _SITE_TAIL.match(base)
     if m2:

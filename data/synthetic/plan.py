@@ -29,7 +29,7 @@ NOTE_TYPES: dict[str, int] = {
     "discharge": 12,
     "telehealth": 10,
     "preventive": 12,
-    "consult": 14,
+    "consult": 17,
 }
 MDM_WORDS = {2: "straightforward", 3: "low", 4: "moderate", 5: "high"}
 OFFICE_TIME = {

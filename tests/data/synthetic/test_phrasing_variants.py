@@ -10,7 +10,11 @@ from data.synthetic.phrasing import description_variants, maybe_typo, strip_desc
 @pytest.mark.parametrize(
     ("desc", "expected"),
     [
-        ("Essential (primary) hypertension", {"essential hypertension", "primary hypertension"}),
+        ("Essential (primary) hypertension", {"essential hypertension"}),
+        (
+            "Nonrheumatic aortic (valve) stenosis",
+            {"nonrheumatic aortic stenosis", "nonrheumatic aortic valve stenosis"},
+        ),
         (
             "Unilateral primary osteoarthritis, right knee",
             {"unilateral primary osteoarthritis of right knee"},
