@@ -32,3 +32,22 @@ def test_bad_split_and_bad_n_are_rejected(tmp_path: Path) -> None:
         generate_note(0, 0, split="validation")
     with pytest.raises(ValueError, match="n must be >= 0"):
         generate_corpus(-1, 0, tmp_path)
+
+
+def test_output_does_not_depend_on_hash_seed(tmp_path: Path) -> None:
+    # Set iteration order changes with PYTHONHASHSEED; the corpus must not.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from data.synthetic import generate_corpus; "
+        "generate_corpus(25, 8, sys.argv[1])"
+    )
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"h{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env)
+        outs.append((out / "notes.jsonl").read_bytes())
+    assert outs[0] == outs[1]
