@@ -120,6 +120,8 @@ class TfidfLogRegBaseline:
             for key in n.gold_set():
                 if key in index:
                     Y[row, index[key]] = True
+        # the dual solver is the fast one when notes are fewer than features (same optimum)
+        dual = X.shape[0] < X.shape[1]
         W = np.zeros((X.shape[1], len(labels)), dtype=np.float32)
         b = np.zeros(len(labels), dtype=np.float32)
         cols = tqdm(range(len(labels)), desc="tfidf-logreg", disable=not self.show_progress)
@@ -128,7 +130,7 @@ class TfidfLogRegBaseline:
             if y.all():  # a code on every note: constant high score
                 b[j] = 10.0
                 continue
-            clf = LogisticRegression(C=self.C, solver="liblinear")
+            clf = LogisticRegression(C=self.C, solver="liblinear", dual=dual)
             clf.fit(X, y)
             W[:, j] = clf.coef_[0]
             b[j] = clf.intercept_[0]
