@@ -8,9 +8,10 @@ the set named by `card` and recomputes the uuid of each code on the card to map
 `acceptedSuggestions[].id` back to codes. The mapping is deterministic and needs nothing stored
 beyond the suggestion set itself.
 
-Which codes are on a card: the set's codes scoring at least `MIN_CARD_SCORE` (so an `overridden`
-card rejects exactly what was shown). `isRecommended` marks codes at the model's accepted
-(calibrated, thresholded) confidence.
+Which codes are on a card: every code the model accepted, then the best other candidates with
+a calibrated score of at least `MIN_CARD_SCORE`, at most `MAX_CARD_CODES` in all (computed from
+the stored set, so an `overridden` card rejects exactly what was shown). `isRecommended` marks
+codes at the model's accepted (calibrated, thresholded) confidence.
 
 Indicator (card urgency) from confidence:
 - `info`: no code on the card reached the model's accept threshold (candidates only);
@@ -35,7 +36,8 @@ from typing import Any
 from serving.schemas.suggestions import SuggestedCodePublic, SuggestionSetPublic
 
 SUGGESTION_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5c7d-9e0f-1a2b3c4d5e6f")
-MIN_CARD_SCORE = 0.05
+MIN_CARD_SCORE = 0.15
+MAX_CARD_CODES = 8
 CRITICAL_SCORE = 0.95
 SUMMARY_MAX = 139
 MAX_EVIDENCE_QUOTES = 3
@@ -83,8 +85,12 @@ def suggestion_uuid(set_id: str, system: str, code: str) -> str:
 
 
 def card_codes(codes: Sequence[SuggestedCodePublic]) -> list[SuggestedCodePublic]:
-    """The codes a card shows, best first."""
-    return sorted((c for c in codes if c.score >= MIN_CARD_SCORE), key=lambda c: (-c.score, c.rank))
+    """The codes a card shows: every accepted code, then the best other candidates scoring at
+    least `MIN_CARD_SCORE`, up to `MAX_CARD_CODES` in all; best first."""
+    ranked = sorted(codes, key=lambda c: (not c.accepted, -c.score, c.rank))
+    accepted = [c for c in ranked if c.accepted]
+    others = [c for c in ranked if not c.accepted and c.score >= MIN_CARD_SCORE]
+    return accepted + others[: max(0, MAX_CARD_CODES - len(accepted))]
 
 
 def indicator(codes: Sequence[SuggestedCodePublic]) -> str:

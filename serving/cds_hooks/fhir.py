@@ -294,23 +294,36 @@ def _attachment_text(
 def notes_from(
     value: Any, *, fetch: Callable[[str], httpx.Response] | None = None
 ) -> list[NoteDoc]:
-    """Text notes in a DocumentReference or a Bundle of them, most recent first, at most
-    `MAX_NOTES`. Entered-in-error / superseded documents and non-text attachments are skipped."""
-    docs = []
-    for i, ref in enumerate(resources_of(value, "DocumentReference")):
-        if ref.get("status") in ("entered-in-error", "superseded"):
-            continue
-        if ref.get("docStatus") == "entered-in-error":
-            continue
+    """Text notes in a DocumentReference or a Bundle of them: the `MAX_NOTES` most recent
+    readable ones. Entered-in-error / superseded documents and non-text attachments are
+    skipped; a document whose text cannot be fetched is skipped too, unless no note at all
+    could be read (then `FhirUnavailableError` is raised)."""
+    refs = [
+        (i, ref)
+        for i, ref in enumerate(resources_of(value, "DocumentReference"))
+        if ref.get("status") not in ("entered-in-error", "superseded")
+        and ref.get("docStatus") != "entered-in-error"
+    ]
+    refs.sort(key=lambda p: str(p[1].get("date") or ""), reverse=True)
+    docs: list[NoteDoc] = []
+    failure: FhirUnavailableError | None = None
+    for i, ref in refs:
+        if len(docs) >= MAX_NOTES:
+            break
         rid = ref.get("id")
         reference = f"DocumentReference/{rid}" if rid else f"DocumentReference[{i}]"
         text = None
-        for content in ref.get("content") or []:
-            attachment = content.get("attachment") if isinstance(content, dict) else None
-            if isinstance(attachment, dict):
-                text = _attachment_text(attachment, reference, fetch)
-                if text and text.strip():
-                    break
+        try:
+            for content in ref.get("content") or []:
+                attachment = content.get("attachment") if isinstance(content, dict) else None
+                if isinstance(attachment, dict):
+                    text = _attachment_text(attachment, reference, fetch)
+                    if text and text.strip():
+                        break
+        except FhirUnavailableError as exc:
+            logger.warning("%s skipped: %s", reference, exc)
+            failure = failure or exc
+            continue
         if not text or not text.strip():
             continue
         note_type = _concept_text(ref.get("type"))
@@ -321,8 +334,9 @@ def notes_from(
                 reference=reference, text=text, label=str(label), date=date, note_type=note_type
             )
         )
-    docs.sort(key=lambda d: d.date or "", reverse=True)
-    return docs[:MAX_NOTES]
+    if not docs and failure is not None:
+        raise failure
+    return docs
 
 
 def _parse_date(value: Any) -> dt.date | None:

@@ -14,6 +14,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from serving.cds_hooks.cards import (
     CODE_SYSTEM_URI,
     CRITICAL_SCORE,
+    MAX_CARD_CODES,
     MIN_CARD_SCORE,
     OVERRIDE_REASON_SYSTEM,
     CardContext,
@@ -164,3 +165,19 @@ def test_order_sign_updates_the_draft_order() -> None:
     assert [(c.system, c.code) for c in updated.code.coding] == [(CODE_SYSTEM_URI["CPT"], "73721")]
     assert order["code"] == {"text": "MRI knee"}  # the draft itself is not mutated
     assert ChargeItem.model_validate(create["resource"]).status == "planned"
+
+
+def test_accepted_codes_first_then_capped_candidates() -> None:
+    candidates = [
+        _code("ICD-10-CM", f"B{i:02d}", 0.5 - i / 100, False, None)
+        for i in range(MAX_CARD_CODES + 4)
+    ]
+    low_but_accepted = _code("ICD-10-CM", "Z00.00", MIN_CARD_SCORE / 3, True, None)
+    card = build_card(_set(*candidates, low_but_accepted), CTX)
+    assert card is not None
+    shown = [s["uuid"] for s in card["suggestions"]]
+    assert len(shown) == MAX_CARD_CODES
+    assert shown[0] == suggestion_uuid(SET_ID, "ICD-10-CM", "Z00.00")
+    assert shown[1:] == [
+        suggestion_uuid(SET_ID, "ICD-10-CM", f"B{i:02d}") for i in range(MAX_CARD_CODES - 1)
+    ]

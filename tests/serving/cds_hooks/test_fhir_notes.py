@@ -99,3 +99,9 @@ def test_patient_and_encounter_meta() -> None:
 def test_encounter_class_to_setting(code: str, setting: str) -> None:
     enc = dict(ENCOUNTER, **{"class": {"code": code}})
     assert encounter_meta(enc)["setting"] == setting
+
+
+def test_an_unreadable_document_is_skipped_when_others_are_readable() -> None:
+    url_only = document("far", text=None, url="https://elsewhere.test/Binary/1", date="2026-11-25")
+    notes = notes_from(note_bundle(url_only, document("near")), fetch=None)
+    assert [n.reference for n in notes] == ["DocumentReference/near"]

@@ -11,8 +11,9 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from sqlalchemy import select
 
-from serving.cds_hooks.cards import CODE_SYSTEM_URI
+from serving.cds_hooks.cards import CODE_SYSTEM_URI, card_codes, indicator, suggestion_uuid
 from serving.db.models import NoteRow, SuggestionSetRow, User
+from serving.schemas.suggestions import SuggestedCodePublic
 from tests.serving.cds_hooks.conftest import (
     CONTEXT,
     ENCOUNTER,
@@ -99,12 +100,16 @@ def test_discharge_with_prefetch(ehr: Ehr) -> None:
     assert len(cards) == 1
     card = cards[0]
     _check_card(card, NOTE_TEXT, ehr)
-    recommended = [s for s in card["suggestions"] if s["isRecommended"]]
-    assert recommended, "the note documents diagnoses the model accepts"
-    assert card["indicator"] in ("warning", "critical")
+    with _session(ehr) as session:
+        stored = session.get(SuggestionSetRow, card["uuid"]).codes_json
+    shown = card_codes([SuggestedCodePublic.model_validate(c) for c in stored])
+    assert [s["uuid"] for s in card["suggestions"]] == [
+        suggestion_uuid(card["uuid"], c.system, c.code) for c in shown
+    ]
+    assert card["indicator"] == indicator(shown)
     cond = next(
         a["resource"]
-        for s in recommended
+        for s in card["suggestions"]
         for a in s["actions"]
         if a["resource"]["resourceType"] == "Condition"
     )
@@ -140,6 +145,7 @@ def test_order_sign_codes_draft_orders(ehr: Ehr) -> None:
         "status": "draft",
         "intent": "order",
         "code": {"text": "MRI of the knee without contrast"},
+        "reasonCode": [{"text": "Left knee pain"}],
         "subject": {"reference": "Patient/pat-1"},
     }
     context = dict(CONTEXT, draftOrders=note_bundle(order))
@@ -147,20 +153,31 @@ def test_order_sign_codes_draft_orders(ehr: Ehr) -> None:
     body["context"] = context
     response = ehr.post(ORDER_SIGN, body)
     assert response.status_code == 200, response.text
+    order_text = "MRI of the knee without contrast. Left knee pain"
+    with _session(ehr) as session:
+        note = session.scalars(
+            select(NoteRow).where(NoteRow.text == order_text, NoteRow.source == "cds")
+        ).first()
+        assert note is not None, "the draft order's text was stored like a note"
+        sset = session.scalars(
+            select(SuggestionSetRow).where(SuggestionSetRow.note_id == note.id)
+        ).one()
+        assert set(sset.systems_json) == {"CPT", "HCPCS"}
+        assert {c["system"] for c in sset.codes_json} <= {"CPT", "HCPCS"}
     cards = response.json()["cards"]
-    assert len(cards) == 1
-    card = cards[0]
-    _check_card(card, "MRI of the knee without contrast", ehr)
-    for s in card["suggestions"]:
-        update = s["actions"][0]
-        assert update["type"] == "update"
-        updated = ServiceRequest.model_validate(update["resource"])
-        assert updated.id == "sr-1"
-        assert any(
-            c.system in (CODE_SYSTEM_URI["CPT"], CODE_SYSTEM_URI["HCPCS"])
-            for c in updated.code.coding
-        )
-        assert ChargeItem.model_validate(s["actions"][1]["resource"]).status == "planned"
+    assert [c["uuid"] for c in cards] == ([sset.id] if cards else [])
+    for card in cards:
+        _check_card(card, order_text, ehr)
+        for s in card["suggestions"]:
+            update, charge = s["actions"]
+            assert update["type"] == "update"
+            updated = ServiceRequest.model_validate(update["resource"])
+            assert updated.id == "sr-1" and updated.status == "draft"
+            assert any(
+                c.system in (CODE_SYSTEM_URI["CPT"], CODE_SYSTEM_URI["HCPCS"])
+                for c in updated.code.coding
+            )
+            assert ChargeItem.model_validate(charge["resource"]).status == "planned"
 
 
 def _serve_notes(fhir_server: FhirServer, *, inline: bool) -> None:
