@@ -1,0 +1,125 @@
+"""The promotion gate: may a retrained version replace the active one?
+
+Both versions are scored on the same notes: the standard benchmark (a fixed synthetic test subset)
+and the frozen evaluation part of the corrections (never trained on). The new version is promoted
+only if
+
+1. on every evaluation set and every code system scored there, its MAP is not lower than the
+   active version's by more than `MAP_TOLERANCE` (0.01), and the precision of its `accepted`
+   codes is not lower by more than `ACCEPTED_P_TOLERANCE` (0.01). Precision is only compared
+   where the new version accepted at least one code (no accepted codes cannot be wrong; the lost
+   automation is visible in the report's recall column);
+2. on the corrections' evaluation part, its overall MAP is higher than the active version's by
+   at least `MIN_GAIN` (0.005).
+
+Otherwise it is registered but not activated, and every failed check is given as a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAP_TOLERANCE = 0.01
+ACCEPTED_P_TOLERANCE = 0.01
+MIN_GAIN = 0.005
+BENCHMARK = "benchmark"
+CORRECTIONS = "corrections_eval"
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    promote: bool
+    reasons: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "promote": self.promote,
+            "reasons": list(self.reasons),
+            "checks": list(self.checks),
+            "tolerances": {
+                "map": MAP_TOLERANCE,
+                "accepted_precision": ACCEPTED_P_TOLERANCE,
+                "min_gain_corrections_map": MIN_GAIN,
+            },
+        }
+
+
+def headline(report: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Per system: MAP, accepted precision/recall and how many codes were accepted."""
+    out: dict[str, dict[str, float]] = {}
+    for system, m in report["by_system"].items():
+        acc = m["accepted"]
+        out[system] = {
+            "map": float(m["ranking"]["map"]),
+            "accepted_p": float(acc["micro_p"]),
+            "accepted_r": float(acc["micro_r"]),
+            "accepted_n": float(acc["tp"] + acc["fp"]),
+            "ece": float(m["calibration"]["ece"]),
+        }
+    return out
+
+
+def decide(
+    old: Mapping[str, Mapping[str, Mapping[str, float]]],
+    new: Mapping[str, Mapping[str, Mapping[str, float]]],
+    *,
+    map_tolerance: float = MAP_TOLERANCE,
+    precision_tolerance: float = ACCEPTED_P_TOLERANCE,
+    min_gain: float = MIN_GAIN,
+) -> GateDecision:
+    """`old`/`new`: `{evaluation set: headline(report)}` for the active and the new version."""
+    reasons: list[str] = []
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, ok: bool, old_v: float, new_v: float, reason: str) -> None:
+        checks.append({"check": name, "ok": ok, "old": old_v, "new": new_v})
+        if not ok:
+            reasons.append(reason)
+
+    for set_name in sorted(set(old) | set(new)):
+        if set_name not in old or set_name not in new:
+            reasons.append(f"{set_name}: not evaluated for both versions")
+            continue
+        for system in sorted(set(old[set_name]) | set(new[set_name])):
+            o = old[set_name].get(system)
+            n = new[set_name].get(system)
+            if o is None or n is None:
+                reasons.append(f"{set_name}/{system}: not scored for both versions")
+                continue
+            check(
+                f"{set_name}/{system}/map",
+                n["map"] >= o["map"] - map_tolerance,
+                o["map"],
+                n["map"],
+                f"{set_name}/{system}: MAP {n['map']:.3f} is more than {map_tolerance} below "
+                f"the active version's {o['map']:.3f}",
+            )
+            if n.get("accepted_n", 1.0) > 0:
+                check(
+                    f"{set_name}/{system}/accepted_precision",
+                    n["accepted_p"] >= o["accepted_p"] - precision_tolerance,
+                    o["accepted_p"],
+                    n["accepted_p"],
+                    f"{set_name}/{system}: accepted-code precision {n['accepted_p']:.3f} is more "
+                    f"than {precision_tolerance} below the active version's {o['accepted_p']:.3f}",
+                )
+    o_corr = old.get(CORRECTIONS, {}).get("overall")
+    n_corr = new.get(CORRECTIONS, {}).get("overall")
+    if o_corr is None or n_corr is None:
+        reasons.append(
+            f"{CORRECTIONS}: no held-out corrections to show an improvement on "
+            "(review more cases, or lower the evaluation share)"
+        )
+    else:
+        check(
+            f"{CORRECTIONS}/overall/map_gain",
+            n_corr["map"] >= o_corr["map"] + min_gain,
+            o_corr["map"],
+            n_corr["map"],
+            f"{CORRECTIONS}: MAP {n_corr['map']:.3f} is not better than the active version's "
+            f"{o_corr['map']:.3f} by at least {min_gain}",
+        )
+    return GateDecision(promote=not reasons, reasons=reasons, checks=checks)
