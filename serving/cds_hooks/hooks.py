@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from model.suggestion import Suggester
@@ -30,14 +31,15 @@ from serving.cds_hooks.fhir import (
 )
 from serving.cds_hooks.schemas import HookRequest
 from serving.db.models import User, utcnow
-from serving.errors import InvalidInput, ServiceError
-from serving.security import generate_key, hash_key
+from serving.errors import Conflict, InvalidInput, ServiceError
 from serving.services.suggestions import create_suggestion_set
+from serving.services.users import MAX_NAME, create_user
 
 logger = logging.getLogger(__name__)
 
 ORDER_TYPES: tuple[str, ...] = ("ServiceRequest", "DeviceRequest")
 SOURCE_LABEL = "chartcoder coding suggestions"
+CDS_ACTOR = "system:cds-hooks"
 
 
 class PreconditionFailed(ServiceError):
@@ -55,22 +57,18 @@ class ServiceUser:
 
 
 def service_user(session: Session, iss: str) -> ServiceUser:
-    """`cds:<iss>` (role `ehr`), created on first use with a disabled API key: the client
-    authenticates with signed JWTs only."""
-    name = f"cds:{iss}"[:200]
+    """`cds:<iss>` (role `ehr`), created on first use through the users service with its API key
+    disabled at once: the client authenticates with signed JWTs only."""
+    name = f"cds:{iss}"[:MAX_NAME]
     if session.scalar(select(User.id).where(User.name == name)) is None:
-        key, prefix = generate_key()
-        session.add(
-            User(
-                name=name,
-                role="ehr",
-                key_hash=hash_key(key),
-                key_prefix=prefix,
-                disabled_at=utcnow(),
-                created_by="system:cds-hooks",
-            )
-        )
-        session.flush()
+        try:
+            with session.begin_nested():
+                created = create_user(session, name=name, role="ehr", created_by=CDS_ACTOR)
+                row = session.get(User, created.id)
+                if row is not None:
+                    row.disabled_at = utcnow()
+        except (Conflict, IntegrityError):
+            logger.info("service user %s was created concurrently", name)
     return ServiceUser(name=name)
 
 
