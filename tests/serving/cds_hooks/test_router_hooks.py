@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.chargeitem import ChargeItem
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.devicerequest import DeviceRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from sqlalchemy import select
 
@@ -88,8 +89,9 @@ def _check_card(card: dict[str, Any], note_text: str, ehr: Ehr) -> None:
             elif res["resourceType"] == "ChargeItem":
                 coding = ChargeItem.model_validate(res).code.coding[0]
                 assert coding.system in (CODE_SYSTEM_URI["CPT"], CODE_SYSTEM_URI["HCPCS"])
+            elif res["resourceType"] == "DeviceRequest":
+                DeviceRequest.model_validate(res)
             else:
-                assert res["resourceType"] in ("ServiceRequest", "DeviceRequest")
                 ServiceRequest.model_validate(res)
 
 
@@ -188,14 +190,21 @@ def _serve_notes(fhir_server: FhirServer, *, inline: bool) -> None:
     fhir_server.add_text("/Binary/bin-9", NOTE_TEXT)
 
 
-@pytest.mark.parametrize("inline", [True, False])
+@pytest.mark.parametrize(
+    "path, hook, inline",
+    [
+        (DISCHARGE, "encounter-discharge", True),
+        (DISCHARGE, "encounter-discharge", False),
+        (PATIENT_VIEW, "patient-view", False),
+    ],
+)
 def test_without_prefetch_fetches_from_the_fhir_server(
-    ehr: Ehr, fhir_server: FhirServer, inline: bool
+    ehr: Ehr, fhir_server: FhirServer, path: str, hook: str, inline: bool
 ) -> None:
     _serve_notes(fhir_server, inline=inline)
     fhir_server.requests.clear()
     body = _request(
-        "encounter-discharge",
+        hook,
         prefetch=None,
         fhirServer=f"{fhir_server.base_url}/fhir",
         fhirAuthorization={
@@ -206,15 +215,53 @@ def test_without_prefetch_fetches_from_the_fhir_server(
             "subject": "chartcoder",
         },
     )
-    response = ehr.post(DISCHARGE, body)
+    response = ehr.post(path, body)
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
     assert len(cards) == 1
     _check_card(cards[0], NOTE_TEXT, ehr)
     paths = [p for p, _ in fhir_server.requests]
+    assert {"/fhir/Patient/pat-1", "/fhir/Encounter/enc-1"} <= set(paths)
     assert "/fhir/DocumentReference?patient=pat-1&encounter=enc-1" in paths
     assert ("/fhir/Binary/bin-9" in paths) is (not inline)
     assert all(auth == f"Bearer {FHIR_TOKEN}" for _, auth in fhir_server.requests)
+
+
+def test_order_sign_without_prefetch_fetches_patient_and_encounter(
+    ehr: Ehr, fhir_server: FhirServer
+) -> None:
+    _serve_notes(fhir_server, inline=True)
+    fhir_server.requests.clear()
+    order = {
+        "resourceType": "DeviceRequest",
+        "id": "dr-1",
+        "status": "draft",
+        "intent": "order",
+        "codeCodeableConcept": {"text": "Influenza vaccine administration"},
+        "subject": {"reference": "Patient/pat-1"},
+    }
+    body = _request(
+        "order-sign",
+        prefetch=None,
+        fhirServer=f"{fhir_server.base_url}/fhir",
+        fhirAuthorization={"access_token": FHIR_TOKEN, "token_type": "Bearer"},
+    )
+    body["context"]["draftOrders"] = note_bundle(order)
+    response = ehr.post(ORDER_SIGN, body)
+    assert response.status_code == 200, response.text
+    assert sorted(p for p, _ in fhir_server.requests) == [
+        "/fhir/Encounter/enc-1",
+        "/fhir/Patient/pat-1",
+    ]
+    with _session(ehr) as session:
+        note = session.scalars(
+            select(NoteRow).where(NoteRow.text == "Influenza vaccine administration")
+        ).first()
+        assert note is not None and note.meta_json["setting"] == "inpatient"
+    for card in response.json()["cards"]:
+        _check_card(card, "Influenza vaccine administration", ehr)
+        for s in card["suggestions"]:
+            assert s["actions"][0]["resource"]["resourceType"] == "DeviceRequest"
 
 
 def test_partial_prefetch_fetches_only_what_is_missing(ehr: Ehr, fhir_server: FhirServer) -> None:
