@@ -99,16 +99,21 @@ def make_note(rng: random.Random, words: int = 400) -> str:
 @dataclass
 class Result:
     latencies_ms: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)  # `latency_ms` the server reported
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, ms: float, status: str, error: str | None) -> None:
+    def record(
+        self, ms: float, status: str, error: str | None, server_ms: float | None = None
+    ) -> None:
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if error is None:
                 self.latencies_ms.append(ms)
+                if server_ms is not None:
+                    self.server_ms.append(server_ms)
             else:
                 self.errors += 1
                 if len(self.error_samples) < 5:
@@ -305,7 +310,14 @@ def _client(
                 continue
             ms = (time.perf_counter() - started) * 1000
             ok = 200 <= response.status_code < 300
-            result.record(ms, str(response.status_code), None if ok else response.text[:300])
+            server_ms = None
+            if ok:
+                try:
+                    server_ms = float(response.json()["latency_ms"])
+                except (ValueError, KeyError, TypeError):
+                    server_ms = None
+            error = None if ok else response.text[:300]
+            result.record(ms, str(response.status_code), error, server_ms)
 
 
 def run_load(
@@ -369,9 +381,15 @@ def run_load(
             "max": _round(max(lat) if lat else None),
             "mean": _round(statistics.fmean(lat) if lat else None),
         },
+        "server_latency_ms": {
+            "p50": _round(_percentile(result.server_ms, 50)),
+            "p95": _round(_percentile(result.server_ms, 95)),
+        },
         "peak_rss_mb": round(rss.peak_mb, 1) if rss.peak_mb else None,
         "rss_source": rss.source,
     }
+    report["load_average_1m"] = round(os.getloadavg()[0], 2)
+    report["cpu_count"] = os.cpu_count()
     report["targets"] = {
         "p95_under_400ms": p95 is not None and p95 < TARGET_P95_MS,
         "zero_errors": result.errors == 0 and total > 0,
@@ -385,7 +403,7 @@ def _round(value: float | None) -> float | None:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    lat = report["latency_ms"]
+    lat, srv = report["latency_ms"], report["server_latency_ms"]
     rows = [
         ("clients", report["clients"]),
         ("duration (s)", report["duration_s"]),
@@ -397,11 +415,13 @@ def format_table(report: dict[str, Any]) -> str:
         ("p95 latency (ms)", lat["p95"]),
         ("p99 latency (ms)", lat["p99"]),
         ("max latency (ms)", lat["max"]),
+        ("server-side p50 / p95 (ms)", f"{srv['p50']} / {srv['p95']}"),
         (f"peak server RSS (MB, {report['rss_source']})", report["peak_rss_mb"]),
     ]
     lines = [f"{name:<32} {value}" for name, value in rows]
     for target, ok in report["targets"].items():
         lines.append(f"{'target ' + target:<32} {'PASS' if ok else 'FAIL'}")
+    lines.append(f"{'host load average (1 min)':<32} {report['load_average_1m']}")
     return "\n".join(lines)
 
 
