@@ -96,6 +96,12 @@ def check_request(body: HookRequest, svc: CdsServiceDef, *, production: bool) ->
             raise InvalidInput("fhirServer must use https", field="fhirServer")
 
 
+def _first(value: Any, resource_type: str) -> dict[str, Any] | None:
+    """The resource itself, or the first of its type in a Bundle."""
+    found = resources_of(value, resource_type)
+    return found[0] if found else None
+
+
 def _patient_id(context: dict[str, Any]) -> str:
     return str(context["patientId"]).removeprefix("Patient/")
 
@@ -165,11 +171,11 @@ def answer_hook(
         resolver = PrefetchResolver(svc.prefetch, body.context, body.prefetch or {}, client)
         meta: dict[str, Any] = {}
         if "encounter" in svc.prefetch and _encounter_id(body.context):
-            meta.update(encounter_meta(resolver.optional("encounter")))
+            meta.update(encounter_meta(_first(resolver.optional("encounter"), "Encounter")))
         if "patient" in svc.prefetch:
             on = meta.get("date_of_service")
             day = dt.date.fromisoformat(on) if on else None
-            meta.update(patient_meta(resolver.optional("patient"), on=day))
+            meta.update(patient_meta(_first(resolver.optional("patient"), "Patient"), on=day))
         docs: list[tuple[NoteDoc, dict[str, Any] | None]]
         if svc.text_source == "draftOrders":
             docs = list(_order_docs(body.context))

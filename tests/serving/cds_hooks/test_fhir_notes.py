@@ -105,3 +105,26 @@ def test_an_unreadable_document_is_skipped_when_others_are_readable() -> None:
     url_only = document("far", text=None, url="https://elsewhere.test/Binary/1", date="2026-11-25")
     notes = notes_from(note_bundle(url_only, document("near")), fetch=None)
     assert [n.reference for n in notes] == ["DocumentReference/near"]
+
+
+def test_production_requires_https_fhir_server() -> None:
+    from serving.cds_hooks.definitions import service_definitions
+    from serving.cds_hooks.hooks import check_request
+    from serving.cds_hooks.schemas import HookRequest
+    from serving.errors import InvalidInput
+    from tests.serving.cds_hooks.conftest import CONTEXT
+
+    svc = service_definitions()["chartcoder-discharge-coding"]
+    body = HookRequest.model_validate(
+        {
+            "hook": "encounter-discharge",
+            "hookInstance": "h1",
+            "fhirServer": "http://fhir.example.test/r4",
+            "fhirAuthorization": {"access_token": "t", "token_type": "Bearer"},
+            "context": CONTEXT,
+        }
+    )
+    check_request(body, svc, production=False)
+    with pytest.raises(InvalidInput) as err:
+        check_request(body, svc, production=True)
+    assert err.value.field == "fhirServer"
