@@ -172,6 +172,12 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {"error": {"code": "internal_error", "message": "internal database error"}}
         return JSONResponse(body, status_code=500)
 
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
+        body = {"error": {"code": "internal_error", "message": "internal server error"}}
+        return JSONResponse(body, status_code=500)
+
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(NoteError, on_note_error)
     app.add_exception_handler(RequestValidationError, on_validation)

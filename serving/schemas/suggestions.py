@@ -52,7 +52,9 @@ class SuggestionCreate(BaseModel):
     systems: list[System] | None = Field(
         default=None, min_length=1, description="Code systems to suggest; default all."
     )
-    top_k: StrictInt = Field(default=30, ge=1, le=200, description="Most codes returned.")
+    top_k: StrictInt = Field(
+        default=30, ge=1, le=200, description="Most codes returned per code system."
+    )
 
 
 class SuggestedCodePublic(BaseModel):

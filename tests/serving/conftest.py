@@ -1,8 +1,11 @@
 """Fixtures for the serving tests: a real database (SQLite always, PostgreSQL when reachable),
 the real app with the real small model (`trained_model_dir`, root conftest), and API keys.
 
-Each test module gets its own database (a fresh SQLite file; a fresh PostgreSQL schema, dropped
-afterwards) and its own app, so modules never see each other's rows or model switches.
+- `db_url`: a fresh, empty database per test module (SQLite file; PostgreSQL schema, dropped
+  afterwards).
+- `client`: ONE app per backend for the whole session (startup = migrations + model load is the
+  slow part), on its own database; tests using it never assume an empty database and never
+  switch its model. Tests that need a pristine app build one from `db_url`.
 """
 
 from __future__ import annotations
@@ -77,20 +80,31 @@ def db_url(
         yield from _pg_schema_url()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", params=BACKENDS)
+def app_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The database behind the shared `client` (one per backend per session)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('appdb') / 'chartcoder.sqlite'}"
+    else:
+        yield from _pg_schema_url()
+
+
+@pytest.fixture(scope="session")
 def serving_settings(
-    db_url: str, tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path
+    app_db_url: str, tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path
 ) -> Settings:
     return Settings(
         data_dir=tmp_path_factory.mktemp("data"),
-        database_url=db_url,
+        database_url=app_db_url,
         model_dir=trained_model_dir,
         train_default_model=False,
         max_note_chars=TEST_MAX_NOTE_CHARS,
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client(serving_settings: Settings) -> Iterator[TestClient]:
     """The real app (migrated database, real model) behind a TestClient."""
     app = create_app(serving_settings)
@@ -123,7 +137,7 @@ class Keys:
         return self._made[role][0]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def keys(client: TestClient) -> Keys:
     return Keys(client)
 
@@ -139,6 +153,6 @@ NOTE = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def note_text() -> str:
     return NOTE

@@ -23,9 +23,9 @@ def _count(client: TestClient, table: Any) -> int:
 
 
 @pytest.fixture
-def unreachable_db(client: TestClient, db_url: str, tmp_path: Path) -> Iterator[None]:
+def unreachable_db(client: TestClient, tmp_path: Path) -> Iterator[None]:
     """Point the app's sessions at a database server that is not there."""
-    if db_url.startswith("sqlite"):
+    if client.app.state.engine.dialect.name == "sqlite":  # type: ignore[attr-defined]
         # create_engine, not make_engine: nothing may create the missing folder
         dead = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'chartcoder.sqlite'}")
     else:
