@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,51 +23,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from serving.app import create_app
 from serving.db.models import NoteRow, ReviewRow, SuggestionSetRow
 from serving.services.users import create_user
 from serving.settings import Settings
-
-PG_ADMIN_URL = os.environ.get(
-    "CHARTCODER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from tests.serving.conftest import BACKENDS, _pg_schema_url
 
 
-def _pg_reachable() -> str | None:
-    try:
-        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # any failure means: no server here
-        return f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({type(exc).__name__})"
-
-
-_PG_SKIP: list[str | None] = []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def ra_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for one test (the serving conftest's are per module)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'chartcoder.sqlite'}"
-        return
-    if not _PG_SKIP:
-        _PG_SKIP.append(_pg_reachable())
-    if _PG_SKIP[0]:
-        pytest.skip(_PG_SKIP[0])
-    schema = f"t_ra_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    else:
+        yield from _pg_schema_url()
 
 
 def make_settings(db_url: str, data_dir: Path, model_dir: Path | None) -> Settings:
