@@ -1,0 +1,153 @@
+"""One versioned folder per trained model, and the loaded `Suggester` that serves it.
+
+Layout of a model folder:
+
+    manifest.json     version, model type, code-set releases, training config and data hashes,
+                      thresholds, calibration summary, training statistics
+    labels.tsv        the fixed label order: system<TAB>code, one per line
+    model.joblib      the fitted estimator (trusted local file: joblib uses pickle)
+    evaluation.json   evaluation report on held-out data (when training had any)
+    report.md         the same, for people
+
+Serving reads everything from here; nothing is rebuilt at load time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from model.suggestion import Suggestion
+from model.text.note import Note
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = "chartcoder-artifact/1"
+MANIFEST = "manifest.json"
+KNOWN_TYPES = ("chartcoder-v1",)
+
+
+class ArtifactError(RuntimeError):
+    """A model folder is missing, incomplete or of an unknown format."""
+
+
+class ArtifactSuggester:
+    """A loaded model version. Thread-safe for concurrent `suggest` calls."""
+
+    def __init__(self, estimator: Any, manifest: dict[str, Any], path: Path) -> None:
+        self._estimator = estimator
+        self.manifest = manifest
+        self.path = path
+        self._lock = threading.Lock()
+
+    @property
+    def model_version(self) -> str:
+        return str(self.manifest["version"])
+
+    def suggest(
+        self, note: Note, *, systems: Sequence[str] | None = None, top_k: int = 30
+    ) -> Suggestion:
+        result: Suggestion = self._estimator.suggest_note(
+            note, model_version=self.model_version, systems=systems, top_k=top_k
+        )
+        return result
+
+    def suggest_batch(
+        self, notes: Sequence[Note], *, systems: Sequence[str] | None = None, top_k: int = 30
+    ) -> list[Suggestion]:
+        return [self.suggest(n, systems=systems, top_k=top_k) for n in notes]
+
+
+def save_artifact(
+    estimator: Any,
+    out_dir: str | Path,
+    *,
+    version: str,
+    config: dict[str, Any],
+    code_sets: dict[str, str],
+    data: dict[str, Any],
+    evaluation: dict[str, Any] | None = None,
+    report_md: str | None = None,
+) -> Path:
+    """Write the folder atomically: a crash midway leaves no half-written model behind."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        labels = getattr(estimator, "code_space_", [])
+        (tmp / "labels.tsv").write_text("".join(f"{s}\t{c}\n" for s, c in labels), encoding="utf-8")
+        joblib.dump(estimator, tmp / "model.joblib", compress=3)
+        ranker = estimator.ranker_
+        manifest = {
+            "format": ARTIFACT_FORMAT,
+            "version": version,
+            "model_type": estimator.model_type,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "code_sets": code_sets,
+            "labels": {"file": "labels.tsv", "count": len(labels)},
+            "thresholds": ranker.thresholds_,
+            "accept_thresholds": ranker.accept_thresholds_,
+            "calibration": {"method": "isotonic", "validation": ranker.validation_},
+            "training": {"config": config, "data": data, "stats": estimator.training_stats_},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if evaluation is not None:
+            (tmp / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+        if report_md is not None:
+            (tmp / "report.md").write_text(report_md, encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_manifest(model_dir: str | Path) -> dict[str, Any]:
+    path = Path(model_dir)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{path} is not a chartcoder model folder: {MANIFEST} is missing")
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{manifest_path} is unreadable: {exc}") from None
+    if manifest.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactError(
+            f"{manifest_path}: format {manifest.get('format')!r} is not {ARTIFACT_FORMAT!r}"
+        )
+    if manifest.get("model_type") not in KNOWN_TYPES:
+        raise ArtifactError(
+            f"{manifest_path}: model_type {manifest.get('model_type')!r} is not one of "
+            f"{', '.join(KNOWN_TYPES)}"
+        )
+    if not manifest.get("version"):
+        raise ArtifactError(f"{manifest_path}: no version")
+    return manifest
+
+
+def load_suggester(model_dir: str | Path) -> ArtifactSuggester:
+    """Load a model folder. Raises `ArtifactError` with a clear message when it is unusable."""
+    path = Path(model_dir)
+    manifest = read_manifest(path)
+    weights = path / "model.joblib"
+    if not weights.is_file():
+        raise ArtifactError(f"{path}: model.joblib is missing")
+    try:
+        estimator = joblib.load(weights)
+    except Exception as exc:  # corrupt or truncated file
+        raise ArtifactError(f"{weights} could not be loaded: {exc}") from None
+    if getattr(estimator, "model_type", None) != manifest["model_type"]:
+        raise ArtifactError(f"{weights} does not hold a {manifest['model_type']} model")
+    log.info("loaded model %s from %s", manifest["version"], path)
+    return ArtifactSuggester(estimator, manifest, path)

@@ -1,0 +1,175 @@
+"""Candidate codes for a note and the feature row of each (note, candidate) pair."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis
+from model.v1.em import EMCandidate
+
+SYSTEM_IDS: dict[str, int] = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
+SETTING_IDS: dict[str | None, int] = {"outpatient": 0, "inpatient": 1, "ED": 2, None: 3}
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "lr_prob",
+    "lr_logit",
+    "lr_rank",
+    "in_label_space",
+    "matched",
+    "coverage",
+    "match_weight",
+    "phrase_tokens",
+    "match_source",
+    "strong_sentences",
+    "support",
+    *(f"ctx_{name}" for name in CONTEXT_FLAGS),
+    "section_group",
+    "mention_position",
+    "log_prior",
+    "log_category_prior",
+    "system",
+    "chapter",
+    "unspecified",
+    "code_length",
+    "sibling_gap",
+    "sibling_rank",
+    "em_rule",
+    "setting",
+    "log_note_chars",
+    "log_n_matches",
+)
+CATEGORICAL: tuple[str, ...] = ("match_source", "section_group", "system", "chapter", "setting")
+
+
+@dataclass
+class CodeTable:
+    """Static per-code facts, indexed like the model's code space."""
+
+    codes: list[tuple[str, str]]
+    system: np.ndarray  # int8
+    chapter: np.ndarray  # int8: letter index for ICD, 26 for CPT, 27 for HCPCS
+    unspecified: np.ndarray  # int8
+    code_length: np.ndarray  # int8
+    category: np.ndarray  # int32: id of the 3-character category (or CPT family)
+    is_em: np.ndarray  # bool
+
+
+def build_code_table(
+    codes: list[tuple[str, str]], descriptions: dict[tuple[str, str], str], em_codes: set[str]
+) -> CodeTable:
+    n = len(codes)
+    system = np.zeros(n, np.int8)
+    chapter = np.zeros(n, np.int8)
+    unspec = np.zeros(n, np.int8)
+    length = np.zeros(n, np.int8)
+    category = np.zeros(n, np.int32)
+    is_em = np.zeros(n, bool)
+    cats: dict[str, int] = {}
+    for i, (sys_name, code) in enumerate(codes):
+        system[i] = SYSTEM_IDS[sys_name]
+        if sys_name == "ICD-10-CM":
+            chapter[i] = ord(code[0].upper()) - ord("A")
+            cat_key = code[:3]
+        else:
+            chapter[i] = 26 if sys_name == "CPT" else 27
+            cat_key = f"{sys_name}:{code[:3]}"
+        unspec[i] = "unspecified" in descriptions.get((sys_name, code), "").lower()
+        length[i] = len(code.replace(".", ""))
+        category[i] = cats.setdefault(cat_key, len(cats))
+        is_em[i] = code in em_codes
+    return CodeTable(codes, system, chapter, unspec, length, category, is_em)
+
+
+def candidates(
+    analysis: NoteAnalysis,
+    lr_codes: np.ndarray,
+    lr_probs: np.ndarray,
+    em: int | None,
+    *,
+    lr_top: int = 40,
+    match_top: int = 80,
+) -> list[int]:
+    """Candidate code indices: top classifier codes, strongest matches and the E/M rule code."""
+    chosen: dict[int, None] = {}
+    if lr_probs.size:
+        top = np.argsort(-lr_probs)[:lr_top]
+        for j in top:
+            chosen[int(lr_codes[j])] = None
+    ranked = sorted(analysis.matches.values(), key=lambda m: (-m.coverage, -m.weight))
+    for m in ranked[:match_top]:
+        chosen[m.code_index] = None
+    if em is not None:
+        chosen[em] = None
+    return list(chosen)
+
+
+def feature_rows(
+    analysis: NoteAnalysis,
+    cands: Sequence[int],
+    lr_by_code: dict[int, tuple[float, float, int]],
+    table: CodeTable,
+    prior: np.ndarray,
+    category_prior: np.ndarray,
+    em: EMCandidate | None,
+    em_index: int | None,
+    setting: str | None,
+) -> np.ndarray:
+    """One row per candidate, columns in `FEATURE_NAMES` order."""
+    n_sent = max(1, len(analysis.sentences))
+    matches = analysis.matches
+    # Best coverage per category among candidates, for sibling competition.
+    cat_cov: dict[int, list[float]] = {}
+    for c in cands:
+        m = matches.get(c)
+        cat_cov.setdefault(int(table.category[c]), []).append(m.coverage if m else 0.0)
+    for v in cat_cov.values():
+        v.sort(reverse=True)
+    log_chars = math.log1p(len(analysis.text))
+    log_matches = math.log1p(len(matches))
+    setting_id = SETTING_IDS.get(setting, 3)
+    rows = np.zeros((len(cands), len(FEATURE_NAMES)), dtype=np.float32)
+    for i, c in enumerate(cands):
+        lr = lr_by_code.get(c)
+        m = matches.get(c)
+        ctx = analysis.context.get(c, (False,) * len(CONTEXT_FLAGS))
+        cov = m.coverage if m else 0.0
+        siblings = cat_cov[int(table.category[c])]
+        sibling_gap = siblings[0] - cov
+        sibling_rank = siblings.index(cov) if cov in siblings else len(siblings)
+        em_rule = 0.0
+        if table.is_em[c]:
+            em_rule = 1.0 if em_index == c else -1.0
+        row = [
+            lr[0] if lr else 0.0,
+            lr[1] if lr else -10.0,
+            math.log1p(lr[2]) if lr else 6.0,
+            1.0 if lr else 0.0,
+            1.0 if m else 0.0,
+            cov,
+            m.weight if m else 0.0,
+            m.n_tokens if m else 0.0,
+            m.source if m else 5,
+            m.n_sentences if m else 0.0,
+            m.support if m else 0.0,
+            *(float(x) for x in ctx),
+            analysis.section_of_match.get(c, 11) if m else 11,
+            (m.sentence / n_sent) if m else 1.0,
+            math.log1p(prior[c]),
+            math.log1p(category_prior[table.category[c]]),
+            table.system[c],
+            table.chapter[c],
+            table.unspecified[c],
+            table.code_length[c],
+            sibling_gap,
+            sibling_rank,
+            em_rule,
+            setting_id,
+            log_chars,
+            log_matches,
+        ]
+        rows[i] = row
+    return rows

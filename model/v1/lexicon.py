@@ -1,0 +1,119 @@
+"""The phrase dictionary: every way the code sets (and the project's synonym list) name a code.
+
+Built once at training time from the catalog and saved inside the model artifact, so serving
+never rebuilds it. ICD-10-CM conventions used here: text in parentheses holds nonessential
+modifiers (a variant drops it), text in square brackets holds synonyms, and a header code's
+wording is attached to its default billable child (the "unspecified" child where one exists).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+
+from model.v1.tokens import normalize_phrase
+
+#: Where a phrase came from; kept as a small integer feature.
+SOURCES: dict[str, int] = {"description": 0, "inclusion": 1, "synonym": 2, "header": 3, "label": 4}
+
+_PARENS = re.compile(r"\([^)]*\)")
+_BRACKETS = re.compile(r"\[[^\]]*\]")
+_BRACKET_AFTER_WORD = re.compile(r"(\w+)\s*\[([^\]]*)\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    system: str
+    code: str
+    tokens: tuple[str, ...]
+    source: int
+
+
+def _variants(text: str) -> Iterator[str]:
+    """The wording itself, without nonessential modifiers, and with bracketed synonyms swapped in.
+
+    "Unspecified injury of ascending [right] colon" also yields "... of right colon"; a bracket
+    group stands alone only when it is a multi-word synonym.
+    """
+    yield text
+    stripped = _BRACKETS.sub(" ", _PARENS.sub(" ", text))
+    if stripped != text:
+        yield stripped
+    for match in _BRACKET_AFTER_WORD.finditer(text):
+        swapped = text[: match.start()] + match.group(2) + text[match.end() :]
+        yield _BRACKETS.sub(" ", swapped)
+        if len(match.group(2).split()) >= 2:
+            yield match.group(2)
+    for group in re.findall(r"\(([^)]*)\)", text):
+        # "Essential (primary) hypertension": the head with the modifier in front.
+        head = _PARENS.sub(" ", text).split(",")[0]
+        yield f"{group} {head}"
+
+
+def synonym_rows() -> list[tuple[str, str]]:
+    """(code, phrase) rows from `data/synonyms.tsv`, validated for shape on load."""
+    rows: list[tuple[str, str]] = []
+    path = resources.files("model.v1").joinpath("data/synonyms.tsv")
+    with path.open(encoding="utf-8") as fh:
+        for lineno, row in enumerate(csv.reader(fh, delimiter="\t"), start=1):
+            if not row or row[0].startswith("#"):
+                continue
+            if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                raise ValueError(
+                    f"synonyms.tsv line {lineno}: expected 'code<TAB>phrase', got {row!r}"
+                )
+            rows.append((row[0].strip().upper(), row[1].strip()))
+    return rows
+
+
+def default_billable_child(children: list[tuple[str, str]]) -> str | None:
+    """Pick the child a header's wording rolls to: the 'unspecified' one, else the first."""
+    if not children:
+        return None
+    for code, description in children:
+        if "unspecified" in description.lower():
+            return code
+    return sorted(children)[0][0]
+
+
+def build_phrases(
+    entries: Iterable[tuple[str, str, bool, str, tuple[str, ...], tuple[str, ...]]],
+    header_targets: dict[str, str],
+    synonyms: Iterable[tuple[str, str, str]],
+) -> list[Phrase]:
+    """All phrases, deduplicated.
+
+    `entries`: (system, code, billable, description, inclusion_terms, extra_labels) for billable
+    codes. `header_targets`: header description → billable code it rolls to, keyed by the header's
+    description. `synonyms`: (system, code, phrase).
+    """
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    out: list[Phrase] = []
+
+    def add(system: str, code: str, text: str, source: str) -> None:
+        for variant in _variants(text):
+            toks = normalize_phrase(variant)
+            if not toks or len(toks) > 14:
+                continue
+            key = (code, toks)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Phrase(system, code, toks, SOURCES[source]))
+
+    for system, code, billable, description, inclusions, labels in entries:
+        if not billable:
+            continue
+        add(system, code, description, "description" if system == "ICD-10-CM" else "label")
+        for term in inclusions:
+            add(system, code, term, "inclusion")
+        for label in labels:
+            add(system, code, label, "label")
+    for description, code in header_targets.items():
+        add("ICD-10-CM", code, description, "header")
+    for system, code, phrase in synonyms:
+        add(system, code, phrase, "synonym")
+    return out

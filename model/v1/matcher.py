@@ -1,0 +1,187 @@
+"""Sentence-level phrase matching over the whole code-set dictionary with one sparse product.
+
+Each phrase is an IDF-weighted bag of normalised tokens whose weights sum to one. A sentence is a
+binary bag of its tokens. `coverage = sentences @ phrases.T` is then the weighted share of each
+phrase's tokens present in each sentence (order-free, within one sentence).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from model.v1.lexicon import Phrase
+from model.v1.tokens import Token
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    """The best mention of one code in one note."""
+
+    code_index: int
+    coverage: float  # weighted share of the phrase's tokens found, 0..1
+    weight: float  # summed IDF of the matched tokens (specificity)
+    n_tokens: int  # tokens in the best phrase
+    source: int
+    sentence: int  # index of the sentence holding the best mention
+    start: int  # character span of the mention (matched tokens), end-exclusive
+    end: int
+    n_sentences: int  # sentences where some phrase of the code reaches `strong` coverage
+    support: float  # summed coverage over all matched sentences
+
+
+class PhraseMatcher:
+    """Fitted phrase index. `codes_` lists (system, code); phrases point into it."""
+
+    def __init__(
+        self, *, min_coverage: float = 0.5, strong: float = 0.8, min_phrase_weight: float = 3.0
+    ) -> None:
+        self.min_coverage = min_coverage
+        self.strong = strong
+        self.min_phrase_weight = min_phrase_weight
+
+    def fit(self, phrases: Sequence[Phrase]) -> PhraseMatcher:
+        vocab: dict[str, int] = {}
+        df: dict[str, int] = {}
+        for ph in phrases:
+            for t in ph.tokens:
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(phrases))
+        # Phrases made only of very common words ("right", "left") match everywhere: drop them.
+        phrases = [
+            ph
+            for ph in phrases
+            if sum(math.log(1 + n / df[t]) for t in ph.tokens) >= self.min_phrase_weight
+        ]
+        codes: dict[tuple[str, str], int] = {}
+        rows, cols, vals = [], [], []
+        phrase_code = np.empty(len(phrases), dtype=np.int32)
+        phrase_src = np.empty(len(phrases), dtype=np.int8)
+        phrase_len = np.empty(len(phrases), dtype=np.int16)
+        phrase_w = np.empty(len(phrases), dtype=np.float32)
+        for i, ph in enumerate(phrases):
+            idfs = [math.log(1 + n / df[t]) for t in ph.tokens]
+            total = sum(idfs)
+            for t, w in zip(ph.tokens, idfs, strict=True):
+                j = vocab.setdefault(t, len(vocab))
+                rows.append(i)
+                cols.append(j)
+                vals.append(w / total)
+            phrase_code[i] = codes.setdefault((ph.system, ph.code), len(codes))
+            phrase_src[i] = ph.source
+            phrase_len[i] = len(ph.tokens)
+            phrase_w[i] = total
+        self.vocab_ = vocab
+        self.codes_ = list(codes)
+        self.phrase_tokens_T_ = sp.csr_matrix(
+            (np.asarray(vals, dtype=np.float32), (cols, rows)), shape=(len(vocab), len(phrases))
+        )
+        self.phrase_rows_ = self.phrase_tokens_T_.T.tocsr()
+        self.phrase_code_ = phrase_code
+        self.phrase_source_ = phrase_src
+        self.phrase_len_ = phrase_len
+        self.phrase_weight_ = phrase_w
+        return self
+
+    def match(
+        self, tokens: Sequence[Token], sentence_bounds: Sequence[tuple[int, int]]
+    ) -> dict[int, CodeMatch]:
+        """Best match per code index. `sentence_bounds` are character ranges of sentences."""
+        if not tokens or not sentence_bounds:
+            return {}
+        # Assign each token to its sentence.
+        starts = np.fromiter((s for s, _ in sentence_bounds), dtype=np.int64)
+        tok_sent: list[int] = []
+        rows, cols = [], []
+        for tok in tokens:
+            j = self.vocab_.get(tok.norm)
+            s_idx = int(np.searchsorted(starts, tok.start, side="right")) - 1
+            tok_sent.append(max(s_idx, 0))
+            if j is not None:
+                rows.append(max(s_idx, 0))
+                cols.append(j)
+        if not rows:
+            return {}
+        n_sent = len(sentence_bounds)
+        sent_tok = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_sent, len(self.vocab_))
+        )
+        sent_tok.data[:] = 1.0  # duplicates summed by the constructor; back to binary
+        cov = (sent_tok @ self.phrase_tokens_T_).tocoo()
+        keep = cov.data >= self.min_coverage - 1e-6
+        s_idx_arr, p_idx_arr, c_arr = cov.row[keep], cov.col[keep], cov.data[keep]
+        if len(c_arr) == 0:
+            return {}
+        code_arr = self.phrase_code_[p_idx_arr]
+        # Score per (code, sentence) = coverage, tie-broken toward longer phrases.
+        score = c_arr + 0.001 * self.phrase_len_[p_idx_arr]
+        order = np.lexsort((-score, code_arr))
+        by_sentence: dict[int, list[tuple[int, Token]]] = {}
+        for tok, s in zip(tokens, tok_sent, strict=True):
+            j = self.vocab_.get(tok.norm)
+            if j is not None:
+                by_sentence.setdefault(s, []).append((j, tok))
+        best: dict[int, CodeMatch] = {}
+        n_strong: dict[int, set[int]] = {}
+        support: dict[int, dict[int, float]] = {}
+        for k in order:
+            code = int(code_arr[k])
+            sent = int(s_idx_arr[k])
+            cov_k = float(c_arr[k])
+            per_sent = support.setdefault(code, {})
+            per_sent[sent] = max(per_sent.get(sent, 0.0), cov_k)
+            if cov_k >= self.strong - 1e-6:
+                n_strong.setdefault(code, set()).add(sent)
+            if code in best:
+                continue
+            p = int(p_idx_arr[k])
+            best[code] = self._mention(code, p, sent, cov_k, by_sentence.get(sent, []))
+        out: dict[int, CodeMatch] = {}
+        for code, m in best.items():
+            out[code] = CodeMatch(
+                code_index=m.code_index,
+                coverage=m.coverage,
+                weight=m.weight,
+                n_tokens=m.n_tokens,
+                source=m.source,
+                sentence=m.sentence,
+                start=m.start,
+                end=m.end,
+                n_sentences=len(n_strong.get(code, ())),
+                support=float(sum(support[code].values())),
+            )
+        return out
+
+    def _mention(
+        self,
+        code: int,
+        phrase: int,
+        sent: int,
+        coverage: float,
+        sentence_tokens: Sequence[tuple[int, Token]],
+    ) -> CodeMatch:
+        lo, hi = self.phrase_rows_.indptr[phrase], self.phrase_rows_.indptr[phrase + 1]
+        wanted = set(self.phrase_rows_.indices[lo:hi].tolist())
+        hits = [t for j, t in sentence_tokens if j in wanted]
+        # Keep the tightest cluster: drop hits far from the median hit.
+        if len(hits) > 1:
+            mid = hits[len(hits) // 2].start
+            hits = [t for t in hits if abs(t.start - mid) <= 120] or hits
+        start = min(t.start for t in hits)
+        end = max(t.end for t in hits)
+        return CodeMatch(
+            code_index=code,
+            coverage=coverage,
+            weight=float(self.phrase_weight_[phrase] * coverage),
+            n_tokens=int(self.phrase_len_[phrase]),
+            source=int(self.phrase_source_[phrase]),
+            sentence=sent,
+            start=start,
+            end=end,
+            n_sentences=0,
+            support=0.0,
+        )

@@ -1,0 +1,417 @@
+"""`V1Model`: code-set retrieval + sparse one-vs-rest classifier + calibrated ranker.
+
+Training (`fit`) sees note texts only transiently: no note text is kept on the fitted object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from model.suggestion import SuggestedCode, Suggestion
+from model.text.context import ContextAnalyzer
+from model.text.note import Note, Span
+from model.v1.analysis import NoteAnalysis, analyze
+from model.v1.classifier import SparseCodeClassifier
+from model.v1.em import em_candidate
+from model.v1.features import (
+    CodeTable,
+    build_code_table,
+    candidates,
+    feature_rows,
+)
+from model.v1.lexicon import build_phrases, default_billable_child, synonym_rows
+from model.v1.matcher import PhraseMatcher
+from model.v1.ranker import CalibratedRanker
+from model.v1.tokens import snap_to_words
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+LabelSet = set[tuple[str, str]]
+
+EM_CODES: frozenset[str] = frozenset(
+    [f"9920{i}" for i in range(2, 6)]
+    + [f"9921{i}" for i in range(1, 6)]
+    + [f"9928{i}" for i in range(1, 6)]
+)
+
+
+def _no_progress(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
+    return it
+
+
+def _stable_fold(key: str, k: int, seed: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % k
+
+
+class V1Model:
+    """Fitted state ends in `_`. `code_space_` is the fixed order of every code it can score."""
+
+    model_type = "chartcoder-v1"
+
+    def __init__(
+        self,
+        *,
+        folds: int = 3,
+        calibration_share: float = 0.2,
+        lr_alpha: float = 1.0,
+        lr_min_examples: int = 2,
+        ranker_iter: int = 300,
+        seed: int = 0,
+    ) -> None:
+        self.folds = folds
+        self.calibration_share = calibration_share
+        self.lr_alpha = lr_alpha
+        self.lr_min_examples = lr_min_examples
+        self.ranker_iter = ranker_iter
+        self.seed = seed
+
+    # ------------------------------------------------------------------ fitting
+    def _build_dictionary(self, catalog: Any) -> None:
+        entries = []
+        header_targets: dict[str, str] = {}
+        descriptions: dict[tuple[str, str], str] = {}
+        for system in ("ICD-10-CM", "CPT", "HCPCS"):
+            for e in catalog.entries(system, billable_only=False):
+                if e.billable:
+                    descriptions[(system, e.code)] = e.description
+                    entries.append(
+                        (system, e.code, True, e.description, tuple(e.inclusion_terms), ())
+                    )
+                elif system == "ICD-10-CM":
+                    kids = catalog.billable_descendants(e.code)
+                    child = default_billable_child(
+                        [(k, catalog.get(system, k).description) for k in kids[:40]]
+                    )
+                    if child:
+                        header_targets.setdefault(e.description, child)
+        synonyms = []
+        for code, phrase in synonym_rows():
+            system = (
+                "ICD-10-CM" if not code[:1].isdigit() and catalog.get("ICD-10-CM", code) else None
+            )
+            if system is None:
+                system = "CPT" if catalog.get("CPT", code) else "HCPCS"
+            if catalog.get(system, code) is None or not catalog.get(system, code).billable:
+                raise ValueError(f"synonyms.tsv names {code}, which is not a billable code")
+            synonyms.append((system, catalog.normalize(system, code), phrase))
+        phrases = build_phrases(entries, header_targets, synonyms)
+        self.matcher_ = PhraseMatcher().fit(phrases)
+        self.descriptions_ = descriptions
+        self.header_targets_count_ = len(header_targets)
+
+    def _to_billable(self, catalog: Any, system: str, code: str) -> str | None:
+        entry = catalog.get(system, code)
+        if entry is None:
+            return None
+        if entry.billable:
+            return str(entry.code)
+        kids = catalog.billable_descendants(entry.code)
+        child = default_billable_child([(k, catalog.get(system, k).description) for k in kids[:40]])
+        return child
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        settings: Sequence[str | None],
+        label_sets: Sequence[LabelSet],
+        *,
+        catalog: Any,
+        note_keys: Sequence[str] | None = None,
+        progress: Progress = _no_progress,
+    ) -> V1Model:
+        n = len(texts)
+        if n < 2 * self.folds:
+            raise ValueError(f"need at least {2 * self.folds} training notes, got {n}")
+        keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
+        self._build_dictionary(catalog)
+        # Gold labels in billable form (header codes roll to their default billable child).
+        gold: list[LabelSet] = []
+        dropped = 0
+        for labels in label_sets:
+            out: LabelSet = set()
+            for system, code in labels:
+                b = self._to_billable(catalog, system, code)
+                if b is None:
+                    dropped += 1
+                else:
+                    out.add((system, b))
+            gold.append(out)
+        self.dropped_labels_ = dropped
+        space: dict[tuple[str, str], int] = {c: i for i, c in enumerate(self.matcher_.codes_)}
+        for labels in gold:
+            for c in labels:
+                space.setdefault(c, len(space))
+        for code in EM_CODES:
+            if catalog.get("CPT", code) is not None:
+                space.setdefault(("CPT", code), len(space))
+        self.code_space_ = list(space)
+        self.code_index_ = space
+        for c in self.code_space_:
+            if c not in self.descriptions_:
+                entry = catalog.get(*c)
+                self.descriptions_[c] = entry.description if entry else ""
+        self.table_ = build_code_table(self.code_space_, self.descriptions_, set(EM_CODES))
+        self.context_ = ContextAnalyzer()
+
+        analyses = [
+            analyze(t, self.matcher_, self.context_) for t in progress(texts, "analysing notes", n)
+        ]
+        label_idx = [{space[c] for c in labels} for labels in gold]
+        counts = np.zeros(len(space), dtype=np.float32)
+        for s in label_idx:
+            for c in s:
+                counts[c] += 1
+        fold_of = np.array([_stable_fold(k, self.folds, self.seed) for k in keys])
+        key_texts = [a.key_text for a in analyses]
+        lr_rows: list[dict[int, tuple[float, float, int]]] = [dict() for _ in range(n)]
+        clf = self._new_classifier()
+        X_text = clf.fit_vectorizers(texts, key_texts)
+        for f in progress(range(self.folds), "out-of-fold classifiers", self.folds):
+            tr = np.nonzero(fold_of != f)[0]
+            te = np.nonzero(fold_of == f)[0]
+            clf.fit_matrix(X_text[tr], [{self.code_space_[c] for c in label_idx[i]} for i in tr])
+            self._fill_lr(clf, clf.decision_matrix(X_text[te]), te, lr_rows)
+        X_parts, y_parts, note_of = [], [], []
+        for i in progress(range(n), "candidate features", n):
+            prior = counts.copy()
+            for c in label_idx[i]:
+                prior[c] -= 1  # leave-one-out prior
+            X, cands = self._features(analyses[i], texts[i], settings[i], lr_rows[i], prior)
+            X_parts.append(X)
+            y_parts.append(np.array([c in label_idx[i] for c in cands], dtype=np.int8))
+            note_of.append(np.full(len(cands), i))
+        X_all = np.vstack(X_parts)
+        y_all = np.concatenate(y_parts)
+        notes_all = np.concatenate(note_of)
+        calib_note = np.array(
+            [
+                _stable_fold("cal:" + k, 1000, self.seed) < 1000 * self.calibration_share
+                for k in keys
+            ]
+        )
+        is_cal = calib_note[notes_all]
+        self.candidate_recall_ = float(
+            sum(int(y.sum()) for y in y_parts) / max(1, sum(len(s) for s in label_idx))
+        )
+        self.ranker_ = CalibratedRanker(max_iter=self.ranker_iter, random_state=self.seed)
+        self.ranker_.fit(X_all[~is_cal], y_all[~is_cal])
+        self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
+        self.training_stats_ = {
+            "notes": n,
+            "calibration_notes": int(calib_note.sum()),
+            "pairs": int(len(y_all)),
+            "positive_pairs": int(y_all.sum()),
+            "candidate_recall": self.candidate_recall_,
+            "dropped_labels": dropped,
+            "label_space": len(space),
+        }
+        # Final classifier and priors on every note.
+        self.prior_ = counts
+        self.category_prior_ = np.bincount(
+            self.table_.category, weights=counts, minlength=int(self.table_.category.max()) + 1
+        ).astype(np.float32)
+        for _ in progress(range(1), "final classifier", 1):
+            self.classifier_ = clf.fit_matrix(
+                X_text, [{self.code_space_[c] for c in s} for s in label_idx]
+            )
+        self.lr_code_index_ = np.array(
+            [space[_split(c)] for c in self.classifier_.labels_], dtype=np.int32
+        )
+        return self
+
+    def _new_classifier(self) -> SparseCodeClassifier:
+        return SparseCodeClassifier(alpha=self.lr_alpha, min_examples=self.lr_min_examples)
+
+    def _fill_lr(
+        self,
+        clf: SparseCodeClassifier,
+        logits: np.ndarray,
+        rows: np.ndarray,
+        out: list[dict[int, tuple[float, float, int]]],
+    ) -> None:
+        if not clf.labels_:
+            return
+        idx = np.array([self.code_index_[_split(c)] for c in clf.labels_], dtype=np.int32)
+        for r, row in zip(rows, logits, strict=True):
+            out[r] = _lr_dict(row, idx)
+
+    def _features(
+        self,
+        analysis: NoteAnalysis,
+        text: str,
+        setting: str | None,
+        lr: dict[int, tuple[float, float, int]],
+        prior: np.ndarray,
+    ) -> tuple[np.ndarray, list[int]]:
+        em = em_candidate(text, setting)
+        em_index = self.code_index_.get(("CPT", em.code)) if em else None
+        lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
+        lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
+        cands = candidates(analysis, lr_codes, lr_probs, em_index)
+        category_prior = (
+            (self.category_prior_ if prior is self.prior_ else _category_prior(self.table_, prior))
+            if hasattr(self, "prior_")
+            else _category_prior(self.table_, prior)
+        )
+        X = feature_rows(
+            analysis, cands, lr, self.table_, prior, category_prior, em, em_index, setting
+        )
+        return X, cands
+
+    # ---------------------------------------------------------------- inference
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "classifier_")
+
+    def suggest_note(
+        self,
+        note: Note,
+        *,
+        model_version: str,
+        systems: Sequence[str] | None = None,
+        top_k: int = 30,
+    ) -> Suggestion:
+        if not self.__sklearn_is_fitted__():
+            raise RuntimeError("V1Model is not fitted")
+        text = note.text
+        analysis = analyze(text, self.matcher_, self.context_)
+        x_text = self.classifier_.transform([text], [analysis.key_text])
+        logits = self.classifier_.decision_matrix(x_text)[0]
+        lr = _lr_dict(logits, self.lr_code_index_)
+        x_words = x_text[:, : self.classifier_.n_word_].tocsr()
+        X, cands = self._features(analysis, text, note.meta.setting, lr, self.prior_)
+        with threadpool_limits(1, user_api="openmp"):
+            scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
+        wanted = set(systems) if systems else None
+        order = np.argsort(-scores, kind="stable")
+        per_system: dict[str, int] = {}
+        chosen: list[tuple[int, float]] = []
+        for j in order:
+            system, code = self.code_space_[cands[j]]
+            if wanted is not None and system not in wanted:
+                continue
+            if per_system.get(system, 0) >= top_k:
+                continue
+            per_system[system] = per_system.get(system, 0) + 1
+            chosen.append((cands[j], float(scores[j])))
+        accepted = self._accepted(chosen)
+        em = em_candidate(text, note.meta.setting)
+        out = []
+        for rank, (c, score) in enumerate(chosen, start=1):
+            system, code = self.code_space_[c]
+            out.append(
+                SuggestedCode(
+                    system=system,
+                    code=code,
+                    description=self.descriptions_.get((system, code), ""),
+                    score=score,
+                    rank=rank,
+                    accepted=c in accepted,
+                    evidence=self._evidence(c, analysis, text, em, x_words),
+                )
+            )
+        return Suggestion(note.id, model_version, tuple(out))
+
+    def _accepted(self, chosen: list[tuple[int, float]]) -> set[int]:
+        acc = [
+            (c, s)
+            for c, s in chosen
+            if s >= self.ranker_.accept_thresholds_.get(self.code_space_[c][0], 1.01)
+        ]
+        if len(acc) < 2:
+            return {c for c, _ in acc}
+        from model.codesets import get_catalog
+
+        catalog = get_catalog()
+        keep: list[int] = []
+        for c, _ in sorted(acc, key=lambda x: -x[1]):
+            system, code = self.code_space_[c]
+            if system == "ICD-10-CM" and any(
+                self.code_space_[k][0] == "ICD-10-CM"
+                and catalog.excludes1_conflict(code, self.code_space_[k][1])
+                for k in keep
+            ):
+                continue
+            keep.append(c)
+        return set(keep)
+
+    def _evidence(
+        self, c: int, analysis: NoteAnalysis, text: str, em: Any, x_words: Any
+    ) -> tuple[Span, ...]:
+        spans: list[tuple[int, int]] = []
+        m = analysis.matches.get(c)
+        if m is not None:
+            spans.append(snap_to_words(text, m.start, m.end))
+        system, code = self.code_space_[c]
+        if em is not None and system == "CPT" and code == em.code:
+            spans.append(snap_to_words(text, em.start, em.end))
+        if len(spans) < 2:
+            spans.extend(self._lr_evidence(c, text, x_words, limit=3 - len(spans)))
+        if not spans:
+            # Last resort: the sentence sharing most words with the code's description.
+            spans.append(self._best_sentence(c, analysis, text))
+        uniq: list[Span] = []
+        for s, e in spans:
+            if e > s and all(not (s < u.end and u.start < e) for u in uniq):
+                uniq.append(Span.of(text, s, e))
+        return tuple(uniq[:3])
+
+    def _lr_evidence(self, c: int, text: str, x_words: Any, limit: int) -> list[tuple[int, int]]:
+        hits = np.nonzero(self.lr_code_index_ == c)[0]
+        if hits.size == 0 or limit <= 0:
+            return []
+        out: list[tuple[int, int]] = []
+        lowered = text.lower()
+        for ngram in self.classifier_.word_contributions(x_words, int(hits[0]), top=6):
+            pattern = r"\b" + r"\W+".join(re.escape(w) for w in ngram.split()) + r"\b"
+            m = re.search(pattern, lowered)
+            if m:
+                out.append(snap_to_words(text, m.start(), m.end()))
+            if len(out) >= limit:
+                break
+        return out
+
+    def _best_sentence(self, c: int, analysis: NoteAnalysis, text: str) -> tuple[int, int]:
+        desc = set(
+            re.findall(r"[a-z]{4,}", self.descriptions_.get(self.code_space_[c], "").lower())
+        )
+        best, best_score = analysis.sentences[0], -1
+        for s, e in analysis.sentences:
+            score = len(desc & set(re.findall(r"[a-z]{4,}", text[s:e].lower())))
+            if score > best_score:
+                best, best_score = (s, e), score
+        return snap_to_words(text, *best)
+
+
+def _split(label: Any) -> tuple[str, str]:
+    if isinstance(label, tuple):
+        return (str(label[0]), str(label[1]))
+    system, _, code = str(label).partition("|")
+    return (system, code)
+
+
+def _lr_dict(logits: np.ndarray, idx: np.ndarray) -> dict[int, tuple[float, float, int]]:
+    order = np.argsort(-logits)
+    out: dict[int, tuple[float, float, int]] = {}
+    for rank, j in enumerate(order[:200]):
+        out[int(idx[j])] = (float(logits[j]), float(logits[j]), rank)
+    return out
+
+
+def _category_prior(table: CodeTable, prior: np.ndarray) -> np.ndarray:
+    return np.bincount(
+        table.category, weights=prior, minlength=int(table.category.max()) + 1
+    ).astype(np.float32)
+
+
+def log1p(x: float) -> float:
+    return math.log1p(x)

@@ -1,0 +1,114 @@
+"""The calibrated ranker: gradient-boosted trees over candidate features, isotonic calibration,
+per-system thresholds and the confidence from which a code is marked `accepted`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+
+from model.v1.features import FEATURE_NAMES, SYSTEM_IDS
+
+
+class CalibratedRanker:
+    def __init__(
+        self,
+        *,
+        max_iter: int = 300,
+        learning_rate: float = 0.06,
+        max_leaf_nodes: int = 31,
+        accept_precision: float = 0.95,
+        min_accept_support: int = 20,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.accept_precision = accept_precision
+        self.min_accept_support = min_accept_support
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> CalibratedRanker:
+        self.gbm_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=1.0,
+            categorical_features=None,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+        self.gbm_.fit(X, y)
+        return self
+
+    def raw_scores(self, X: np.ndarray) -> np.ndarray:
+        if len(X) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.gbm_.predict_proba(X)[:, 1])
+
+    def calibrate(self, X: np.ndarray, y: np.ndarray) -> CalibratedRanker:
+        """Fit isotonic calibration and thresholds on held-out (validation) pairs."""
+        raw = self.raw_scores(X)
+        self.iso_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        self.iso_.fit(raw, y)
+        cal = self.iso_.predict(raw)
+        systems = X[:, FEATURE_NAMES.index("system")].astype(int)
+        self.thresholds_: dict[str, float] = {}
+        self.accept_thresholds_: dict[str, float] = {}
+        self.validation_: dict[str, dict[str, float]] = {}
+        for name, sid in SYSTEM_IDS.items():
+            mask = systems == sid
+            t, f1, acc, acc_prec, acc_n = _thresholds(
+                cal[mask], y[mask], self.accept_precision, self.min_accept_support
+            )
+            self.thresholds_[name] = t
+            self.accept_thresholds_[name] = acc
+            self.validation_[name] = {
+                "pairs": float(mask.sum()),
+                "positives": float(y[mask].sum()),
+                "best_f1": f1,
+                "threshold": t,
+                "accept_threshold": acc,
+                "accept_precision": acc_prec,
+                "accepted_pairs": float(acc_n),
+            }
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.iso_.predict(self.raw_scores(X))) if len(X) else np.zeros(0)
+
+
+def _thresholds(
+    scores: np.ndarray, y: np.ndarray, accept_precision: float, min_support: int
+) -> tuple[float, float, float, float, int]:
+    """F1-optimal threshold and the lowest score whose band (score >= t) has precision >= target.
+
+    Returns (threshold, best_f1, accept_threshold, accept_precision_seen, accepted_count). With no
+    qualifying band the accept threshold is 1.01 (nothing accepted).
+    """
+    if scores.size == 0 or y.sum() == 0:
+        return 0.5, 0.0, 1.01, 0.0, 0
+    order = np.argsort(-scores, kind="stable")
+    s, yy = scores[order], y[order]
+    tp = np.cumsum(yy)
+    k = np.arange(1, len(s) + 1)
+    precision = tp / k
+    recall = tp / yy.sum()
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
+    # Only cut between distinct scores.
+    distinct = np.r_[s[1:] != s[:-1], True]
+    best = int(np.argmax(np.where(distinct, f1, -1)))
+    threshold = float(s[best])
+    acc, acc_prec, acc_n = 1.01, 0.0, 0
+    ok = distinct & (precision >= accept_precision) & (k >= min_support)
+    if ok.any():
+        last = int(np.nonzero(ok)[0].max())
+        acc, acc_prec, acc_n = float(s[last]), float(precision[last]), int(k[last])
+    return threshold, float(f1[best]), acc, acc_prec, acc_n
+
+
+def per_system(values: Sequence[str]) -> dict[str, int]:
+    return {v: i for i, v in enumerate(values)}

@@ -1,0 +1,116 @@
+"""The trained v1 model's output contract, on a real model trained on a small synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.artifact import ArtifactError, load_suggester, read_manifest
+from model.codesets import get_catalog
+from model.text.note import Note
+
+NOTE = (
+    "CHIEF COMPLAINT: follow-up of blood pressure and diabetes.\n"
+    "HPI: 62 yo man with HTN and type 2 diabetes mellitus, here for follow-up. Denies chest pain.\n"
+    "Family history: mother had breast cancer.\n"
+    "ASSESSMENT AND PLAN:\n"
+    "1. Essential hypertension - continue lisinopril.\n"
+    "2. Type 2 diabetes mellitus without complications - A1c today.\n"
+    "Total time spent 32 minutes. Established patient.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def suggester(trained_model_dir: Path):
+    return load_suggester(trained_model_dir)
+
+
+def test_manifest_carries_labels_thresholds_and_code_sets(trained_model_dir: Path) -> None:
+    manifest = read_manifest(trained_model_dir)
+    assert manifest["version"].startswith("v1-")
+    assert set(manifest["accept_thresholds"]) == {"ICD-10-CM", "CPT", "HCPCS"}
+    assert "ICD-10-CM" in manifest["code_sets"]
+    labels = (trained_model_dir / "labels.tsv").read_text().splitlines()
+    assert len(labels) == manifest["labels"]["count"] > 70_000
+    assert (trained_model_dir / "evaluation.json").is_file()
+
+
+def test_artifact_holds_no_note_text(trained_model_dir: Path, synthetic_corpus_dir: Path) -> None:
+    first = json.loads((synthetic_corpus_dir / "train.jsonl").open().readline())
+    sentence = max(first["text"].split("\n"), key=len)[:60]
+    import joblib
+
+    blob = joblib.load(trained_model_dir / "model.joblib")
+    assert sentence not in repr(vars(blob))
+
+
+def test_suggestions_follow_the_contract(suggester) -> None:
+    result = suggester.suggest(Note.create(NOTE, id="n1", meta={"setting": "outpatient"}))
+    out = result.to_dict()
+    assert out["id"] == "n1" and out["model_version"] == suggester.model_version
+    codes = out["codes"]
+    assert codes, "a note about hypertension and diabetes gets suggestions"
+    scores = [c["score"] for c in codes]
+    assert scores == sorted(scores, reverse=True)
+    assert [c["rank"] for c in codes] == list(range(1, len(codes) + 1))
+    catalog = get_catalog()
+    for c in codes:
+        assert c["system"] in {"ICD-10-CM", "CPT", "HCPCS"}
+        entry = catalog.get(c["system"], c["code"])
+        assert entry is not None and entry.billable, c["code"]
+        assert entry.code == c["code"]  # ICD-10-CM with its dot
+        assert 0.0 <= c["score"] <= 1.0
+        assert 1 <= len(c["evidence"]) <= 3
+        for ev in c["evidence"]:
+            assert 0 <= ev["start"] < ev["end"] <= len(NOTE)
+            assert NOTE[ev["start"] : ev["end"]] == ev["text"]
+    top_icd = [c["code"] for c in codes if c["system"] == "ICD-10-CM"][:5]
+    assert "I10" in top_icd
+
+
+def test_no_excludes1_pair_is_accepted_together(suggester) -> None:
+    codes = suggester.suggest(Note.create(NOTE)).codes
+    accepted = [c.code for c in codes if c.accepted and c.system == "ICD-10-CM"]
+    catalog = get_catalog()
+    for i, a in enumerate(accepted):
+        for b in accepted[i + 1 :]:
+            assert not catalog.excludes1_conflict(a, b), (a, b)
+
+
+def test_accepted_codes_clear_their_system_threshold(suggester) -> None:
+    thresholds = suggester.manifest["accept_thresholds"]
+    for c in suggester.suggest(Note.create(NOTE)).codes:
+        if c.accepted:
+            assert c.score >= thresholds[c.system]
+
+
+def test_top_k_and_systems_filter(suggester) -> None:
+    result = suggester.suggest(Note.create(NOTE), systems=["CPT"], top_k=3)
+    assert result.codes and len(result.codes) <= 3
+    assert {c.system for c in result.codes} == {"CPT"}
+
+
+def test_batch_equals_single(suggester) -> None:
+    notes = [Note.create(NOTE, id="a"), Note.create("Cough and fever for 3 days.", id="b")]
+    batch = suggester.suggest_batch(notes)
+    assert [s.to_dict() for s in batch] == [suggester.suggest(n).to_dict() for n in notes]
+
+
+def test_loading_a_broken_folder_fails_clearly(tmp_path: Path, trained_model_dir: Path) -> None:
+    with pytest.raises(ArtifactError, match="manifest.json is missing"):
+        load_suggester(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="unreadable"):
+        load_suggester(tmp_path)
+    manifest = json.loads((trained_model_dir / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "format": "other/9"}))
+    with pytest.raises(ArtifactError, match="format"):
+        load_suggester(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="model.joblib is missing"):
+        load_suggester(tmp_path)
+    (tmp_path / "model.joblib").write_bytes(b"truncated")
+    with pytest.raises(ArtifactError, match="could not be loaded"):
+        load_suggester(tmp_path)

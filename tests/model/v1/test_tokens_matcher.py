@@ -1,0 +1,109 @@
+"""Tokeniser offsets, phrase variants and sentence-level matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.v1.em import em_candidate
+from model.v1.lexicon import Phrase, build_phrases
+from model.v1.matcher import PhraseMatcher
+from model.v1.ranker import _thresholds
+from model.v1.tokens import snap_to_words, tokenize
+
+
+def test_tokens_keep_offsets_into_the_exact_text() -> None:
+    text = "Pt w/ HTN and DM2; c/o  chest pain."
+    for tok in tokenize(text):
+        assert 0 <= tok.start < tok.end <= len(text)
+    norms = [t.norm for t in tokenize(text)]
+    assert "hypertension" in norms  # HTN expanded
+    assert "mellitus" in norms  # DM2 expanded
+    htn = [t for t in tokenize(text) if t.norm == "hypertension"][0]
+    assert text[htn.start : htn.end] == "HTN"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [(2, 5, "Hypertension"), (0, 3, "Hypertension"), (13, 30, "pain")],
+)
+def test_snap_to_words_widens_to_whole_words(start: int, end: int, expected: str) -> None:
+    text = "Hypertension, pain"
+    s, e = snap_to_words(text, start, min(end, len(text)))
+    assert text[s:e] == expected
+
+
+def _matcher() -> PhraseMatcher:
+    entries = [
+        ("ICD-10-CM", "I10", True, "Essential (primary) hypertension", (), ()),
+        ("ICD-10-CM", "J18.9", True, "Pneumonia, unspecified organism", (), ()),
+        ("ICD-10-CM", "E11.9", True, "Type 2 diabetes mellitus without complications", (), ()),
+        ("ICD-10-CM", "S36.500A", True, "Unspecified injury of ascending [right] colon", (), ()),
+    ]
+    phrases = build_phrases(entries, {}, [("ICD-10-CM", "J18.9", "pneumonia")])
+    # A four-code dictionary has tiny IDFs: keep every phrase.
+    return PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+
+
+def test_parenthesised_modifiers_are_optional_and_brackets_never_stand_alone() -> None:
+    phrases = build_phrases(
+        [("ICD-10-CM", "S36.500A", True, "Unspecified injury of ascending [right] colon", (), ())],
+        {},
+        [],
+    )
+    token_sets = {p.tokens for p in phrases}
+    assert ("right",) not in token_sets
+    assert any("right" in t and "colon" in t for t in token_sets)
+
+
+def test_matcher_finds_mentions_within_one_sentence_with_exact_offsets() -> None:
+    m = _matcher()
+    text = "Assessment: essential hypertension. Also has pneumonia today."
+    bounds = [(0, 35), (36, len(text))]
+    found = {m.codes_[x.code_index][1]: x for x in m.match(tokenize(text), bounds).values()}
+    assert "I10" in found and found["I10"].coverage == pytest.approx(1.0)
+    assert text[found["I10"].start : found["I10"].end] == "essential hypertension"
+    assert "J18.9" in found and text[found["J18.9"].start : found["J18.9"].end] == "pneumonia"
+    assert "E11.9" not in found
+
+
+def test_matcher_handles_empty_input() -> None:
+    assert _matcher().match([], [(0, 0)]) == {}
+
+
+def test_phrase_source_is_recorded() -> None:
+    assert all(isinstance(p, Phrase) for p in build_phrases([], {"Pneumonia": "J18.9"}, []))
+
+
+@pytest.mark.parametrize(
+    ("text", "setting", "code"),
+    [
+        ("Established patient. Total time spent 32 minutes on the date of service.", None, "99214"),
+        ("New patient visit. Total time 50 minutes.", "outpatient", "99204"),
+        ("Follow-up. Medical decision making: moderate.", None, "99214"),
+        ("ED course. High complexity MDM.", "ED", "99285"),
+    ],
+)
+def test_em_level_from_time_or_mdm(text: str, setting: str | None, code: str) -> None:
+    em = em_candidate(text, setting)
+    assert em is not None and em.code == code
+    assert em.start < em.end <= len(text)
+
+
+def test_em_absent_without_documentation() -> None:
+    assert em_candidate("Cough for two days.", None) is None
+    assert em_candidate("Total time 45 minutes.", "inpatient") is None
+
+
+def test_accept_threshold_reaches_target_precision() -> None:
+    scores = np.array([0.99, 0.98, 0.97, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    y = np.array([1, 1, 1, 1, 0, 1, 0, 0, 1, 0])
+    t, f1, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=2)
+    assert acc == pytest.approx(0.9) and prec == 1.0 and n == 4
+    assert 0 < f1 <= 1 and t in scores
+
+
+def test_accept_threshold_is_unreachable_when_precision_never_qualifies() -> None:
+    scores = np.array([0.9, 0.8, 0.7])
+    y = np.array([0, 1, 0])
+    assert _thresholds(scores, y, 0.95, 1)[2] == 1.01

@@ -1,0 +1,39 @@
+"""The default model: trained from the project's own synthetic corpus when none is present."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from model.artifact import MANIFEST
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYNTH_NOTES = 6000
+DEFAULT_SEED = 7
+
+
+def ensure_default_model(model_dir: str | Path, *, progress: bool = True) -> Path:
+    """Return `model_dir`, training it first (synthetic corpus, seed 7) if it holds no model."""
+    out = Path(model_dir)
+    if (out / MANIFEST).is_file():
+        return out
+    from data.synthetic import generate_corpus
+    from evaluation.datasets import load_synthetic
+    from training.train import DEFAULT_CONFIG, train_model
+
+    corpus = out.parent / "synthetic-default"
+    if not (corpus / "train.jsonl").is_file():
+        log.info("generating the synthetic training corpus in %s", corpus)
+        generate_corpus(DEFAULT_SYNTH_NOTES, DEFAULT_SEED, corpus)
+    train = load_synthetic(corpus, split="train")[: DEFAULT_CONFIG["max_synthetic_train"]]
+    dev = load_synthetic(corpus, split="dev")
+    log.info("training the default model on %d synthetic notes into %s", len(train), out)
+    return train_model(
+        train,
+        out,
+        seed=DEFAULT_SEED,
+        data={"synthetic": {"path": str(corpus), "notes": len(train)}},
+        eval_notes=dev,
+        progress=progress,
+    )

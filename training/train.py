@@ -1,0 +1,188 @@
+"""Train a v1 model from the synthetic corpus, CodiEsp, or both, and write its artifact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from evaluation.datasets import LabeledNote, load_codiesp, load_synthetic
+from model.artifact import save_artifact
+from model.text.note import Note
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "folds": 3,
+    "calibration_share": 0.2,
+    "lr_alpha": 1.0,
+    "lr_min_examples": 2,
+    "ranker_iter": 300,
+    "max_synthetic_train": 4000,
+    "max_eval_notes": 300,
+}
+
+
+class TrainingError(ValueError):
+    """Bad training input (missing corpus, empty corpus, unknown split)."""
+
+
+def _progress(enabled: bool) -> Any:
+    def wrap(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
+        return tqdm(it, desc=desc, total=total, disable=not enabled, leave=False)
+
+    return wrap
+
+
+def corpus_hash(notes: Sequence[LabeledNote]) -> str:
+    h = hashlib.sha256()
+    for n in notes:
+        h.update(n.id.encode())
+        h.update(hashlib.sha256(n.text.encode()).digest())
+        for c in sorted((g.system, g.code) for g in n.codes):
+            h.update(f"{c[0]}|{c[1]}".encode())
+    return h.hexdigest()
+
+
+def load_corpora(
+    synthetic: str | Path | None,
+    codiesp: str | Path | None,
+    codiesp_splits: Sequence[str] | None,
+    *,
+    max_synthetic: int | None,
+) -> tuple[list[LabeledNote], list[LabeledNote], dict[str, Any]]:
+    """(training notes, held-out evaluation notes, description of the data used)."""
+    train: list[LabeledNote] = []
+    held_out: list[LabeledNote] = []
+    data: dict[str, Any] = {}
+    if synthetic is not None:
+        root = Path(synthetic)
+        if not root.exists():
+            raise TrainingError(f"--synthetic {root}: no such file or folder")
+        if root.is_dir() and (root / "train.jsonl").is_file():
+            syn_train = load_synthetic(root, split="train")
+            if (root / "dev.jsonl").is_file():
+                held_out = load_synthetic(root, split="dev")
+        else:
+            syn_train = load_synthetic(root)
+        if max_synthetic is not None and len(syn_train) > max_synthetic:
+            syn_train = syn_train[:max_synthetic]
+        train.extend(syn_train)
+        data["synthetic"] = {
+            "path": str(root),
+            "notes": len(syn_train),
+            "sha256": corpus_hash(syn_train),
+        }
+    if codiesp is not None:
+        root = Path(codiesp)
+        splits = (
+            list(codiesp_splits)
+            if codiesp_splits
+            else [s for s in ("train", "dev") if (root / s).is_dir()]
+        )
+        if not splits:
+            raise TrainingError(f"--codiesp {root}: no train/ or dev/ folder found")
+        cod: list[LabeledNote] = []
+        for split in splits:
+            if not (root / split).is_dir():
+                raise TrainingError(f"--codiesp {root}: split {split!r} not found")
+            cod.extend(load_codiesp(root / split))
+        train.extend(cod)
+        data["codiesp"] = {
+            "path": str(root),
+            "splits": splits,
+            "notes": len(cod),
+            "sha256": corpus_hash(cod),
+        }
+    if not train:
+        raise TrainingError("no training notes: give --synthetic and/or --codiesp")
+    return train, held_out, data
+
+
+def train_model(
+    train: Sequence[LabeledNote],
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    eval_notes: Sequence[LabeledNote] = (),
+    progress: bool = True,
+) -> Path:
+    """Fit a v1 model on `train`, evaluate on `eval_notes` if any, write the artifact."""
+    from model.codesets import get_catalog
+    from model.v1.model import V1Model
+
+    cfg = {**DEFAULT_CONFIG, **(config or {}), "seed": seed}
+    catalog = get_catalog()
+    estimator = V1Model(
+        folds=cfg["folds"],
+        calibration_share=cfg["calibration_share"],
+        lr_alpha=cfg["lr_alpha"],
+        lr_min_examples=cfg["lr_min_examples"],
+        ranker_iter=cfg["ranker_iter"],
+        seed=seed,
+    )
+    estimator.fit(
+        [n.text for n in train],
+        [n.meta.get("setting") for n in train],
+        [{(c.system, c.code) for c in n.codes} for n in train],
+        catalog=catalog,
+        note_keys=[n.id for n in train],
+        progress=_progress(progress),
+    )
+    data = data or {"notes": len(train), "sha256": corpus_hash(train)}
+    digest = hashlib.sha256(
+        json.dumps({"cfg": cfg, "data": data}, sort_keys=True).encode()
+    ).hexdigest()[:8]
+    version = f"v1-{dt.datetime.now(dt.UTC):%Y%m%d%H%M}-{digest}"
+    evaluation: dict[str, Any] | None = None
+    report_md: str | None = None
+    if eval_notes:
+        evaluation, report_md = _evaluate(estimator, version, eval_notes, cfg, progress)
+    return save_artifact(
+        estimator,
+        out_dir,
+        version=version,
+        config=cfg,
+        code_sets=dict(catalog.release),
+        data=data,
+        evaluation=evaluation,
+        report_md=report_md,
+    )
+
+
+def _evaluate(
+    estimator: Any,
+    version: str,
+    notes: Sequence[LabeledNote],
+    cfg: dict[str, Any],
+    progress: bool,
+) -> tuple[dict[str, Any], str]:
+    from evaluation.harness import evaluate, format_table
+
+    notes = list(notes)[: cfg["max_eval_notes"]]
+    preds = []
+    for n in tqdm(notes, desc="evaluating", disable=not progress, leave=False):
+        note = Note.create(n.text, id=n.id, meta=_meta(n.meta))
+        preds.append(estimator.suggest_note(note, model_version=version).to_dict())
+    report = evaluate(preds, notes, threshold=estimator.ranker_.thresholds_, name="held_out")
+    table = format_table(report)
+    md = (
+        f"# Model {version}\n\nHeld-out evaluation on {len(notes)} notes "
+        f"(synthetic dev split, held-out templates).\n\n```\n{table}\n```\n"
+    )
+    return report, md
+
+
+def _meta(raw: dict[str, Any]) -> dict[str, Any]:
+    keep = {
+        k: raw[k] for k in ("setting", "specialty", "age", "sex", "date_of_service") if k in raw
+    }
+    return keep
