@@ -1,6 +1,6 @@
 """Two reference systems a user might pick instead of chartcoder's model.
 
-- `TfidfLogRegBaseline`: TF-IDF word uni/bi-grams + one-vs-rest L2 logistic regression
+- `TfidfLogRegBaseline`: TF-IDF word n-grams + one-vs-rest L2 logistic regression
   (liblinear), one binary model per code seen at least `min_count` times in training.
 - `DescriptionMatchBaseline`: finds ICD-10-CM descriptions and inclusion terms in the text
   (lowercased word sequences, with "unspecified", "NOS", parentheses and brackets removed; a
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -67,6 +68,11 @@ def _code_dict(
 class TfidfLogRegBaseline:
     """TF-IDF word n-grams + one-vs-rest logistic regression over the codes seen in training.
 
+    Defaults were chosen on a hold-out of CodiEsp *train* only (400 notes fit, 100 scored; dev
+    never looked at): MAP 0.153 for uni+bi-grams at C=10, 0.198 uni+bi-grams at C=10,000,
+    0.215 unigrams at C=1,000, 0.221 unigrams at C=10,000 (min_df=2 throughout). Pass
+    `ngram_range=(1, 2)` for the uni/bi-gram variant.
+
     Evidence: the (up to 3) n-grams of the note that add most to the code's logit, located at
     their first occurrence in the text.
     """
@@ -76,10 +82,10 @@ class TfidfLogRegBaseline:
     def __init__(
         self,
         *,
-        ngram_range: tuple[int, int] = (1, 2),
+        ngram_range: tuple[int, int] = (1, 1),
         min_df: int = 2,
         max_features: int | None = 50_000,
-        C: float = 10.0,
+        C: float = 10_000.0,
         min_count: int = 1,
         top_k: int = 30,
         accept_score: float = 0.95,
@@ -95,6 +101,7 @@ class TfidfLogRegBaseline:
         self.show_progress = show_progress
 
     def fit(self, notes: Sequence[LabeledNote]) -> TfidfLogRegBaseline:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from tqdm import tqdm
@@ -125,13 +132,19 @@ class TfidfLogRegBaseline:
         W = np.zeros((X.shape[1], len(labels)), dtype=np.float32)
         b = np.zeros(len(labels), dtype=np.float32)
         cols = tqdm(range(len(labels)), desc="tfidf-logreg", disable=not self.show_progress)
+        # liblinear's default 100 iterations (the setting the defaults were chosen with) often
+        # stop short at large C on separable data; counted and logged once, not warned per code
+        unconverged = 0
         for j in cols:
             y = Y[:, j]
             if y.all():  # a code on every note: constant high score
                 b[j] = 10.0
                 continue
             clf = LogisticRegression(C=self.C, solver="liblinear", dual=dual)
-            clf.fit(X, y)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                clf.fit(X, y)
+            unconverged += any(issubclass(w.category, ConvergenceWarning) for w in caught)
             W[:, j] = clf.coef_[0]
             b[j] = clf.intercept_[0]
         self.labels_ = labels
@@ -139,7 +152,12 @@ class TfidfLogRegBaseline:
         self.intercept_ = b
         self.feature_names_ = self.vectorizer_.get_feature_names_out().tolist()
         self.model_version = f"{self.name}-{len(labels)}codes"
-        logger.info("tfidf-logreg: %d codes, %d features", len(labels), X.shape[1])
+        logger.info(
+            "tfidf-logreg: %d codes, %d features, %d fits stopped at the iteration limit",
+            len(labels),
+            X.shape[1],
+            unconverged,
+        )
         return self
 
     def _check_fitted(self) -> None:

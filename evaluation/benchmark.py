@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,6 +151,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "n_train": len(train),
         "n_eval": len(test),
         "top_k": args.top_k,
+        "cpu_count": os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0],
         "model": extra.get(MODEL),
         "timing": timing,
         "results": results,
@@ -176,6 +179,14 @@ _MD_COLUMNS = (
 )
 
 
+def _cell(m: dict[str, Any], group: str, key: str) -> str:
+    """A metric value, or n/a where nothing was there to measure (e.g. no distractor labels)."""
+    count = {"distractors_threshold": "n_distractors", "evidence_threshold": "n_codes"}.get(group)
+    if count is not None and not m[group].get(count, 1):
+        return "n/a"
+    return f"{m[group][key]:.3f}"
+
+
 def comparison_table(summary: dict[str, Any], system: str = OVERALL) -> str:
     """A markdown table: one row per compared system, headline metrics of one code system."""
     head = "| system | " + " | ".join(c[0] for c in _MD_COLUMNS) + " |"
@@ -184,7 +195,7 @@ def comparison_table(summary: dict[str, Any], system: str = OVERALL) -> str:
         m = report["by_system"].get(system)
         if m is None:
             continue
-        cells = [f"{m[g][k]:.3f}" for _, g, k in _MD_COLUMNS]
+        cells = [_cell(m, g, k) for _, g, k in _MD_COLUMNS]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -237,6 +248,9 @@ def markdown(summary: dict[str, Any]) -> str:
         + "; ".join(f"{k} {v}" for k, v in thr.items()),
         "",
         "## Timing (seconds)",
+        "",
+        f"Wall clock, {summary.get('cpu_count', '?')} CPUs, 1-minute load average "
+        f"{summary.get('load_average_1m', float('nan')):.1f} at the end of the run.",
         "",
         "| system | fit | predict | notes/s |",
         "|---|---|---|---|",
