@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -54,9 +54,12 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _summary(metrics: dict[str, Any]) -> str:
-    text = json.dumps(metrics, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= 60 else text[:57] + "..."
+def _summary(summary: dict[str, dict[str, float]]) -> str:
+    parts = [
+        f"{system} " + " ".join(f"{k}={v:.3f}" for k, v in values.items())
+        for system, values in summary.items()
+    ]
+    return " | ".join(parts) or "(no metrics)"
 
 
 @models_app.command("list")
@@ -77,6 +80,7 @@ def list_cmd(
                 "active": i.active,
                 "previous": i.previous,
                 "path": i.path,
+                "summary": i.summary,
                 "metrics": i.metrics,
                 "created_at": i.created_at.isoformat(),
                 "activated_at": i.activated_at.isoformat() if i.activated_at else None,
@@ -91,7 +95,7 @@ def list_cmd(
     for i in infos:
         mark = "*" if i.active else ("<" if i.previous else " ")
         created = i.created_at.strftime("%Y-%m-%d %H:%M")
-        typer.echo(f"{mark} {i.version:<40} {created}  {_summary(i.metrics)}")
+        typer.echo(f"{mark} {i.version:<40} {created}  {_summary(i.summary)}")
 
 
 @models_app.command("register")

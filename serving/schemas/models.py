@@ -14,7 +14,8 @@ _EXAMPLE: dict[str, JsonValue] = {
     "active": True,
     "previous": False,
     "loaded": True,
-    "metrics": {"ICD-10-CM": {"map": 0.71, "precision_accepted": 0.83}},
+    "metrics": {"n_notes": 300, "by_system": {"ICD-10-CM": {"ranking": {"map": 0.71}}}},
+    "summary": {"ICD-10-CM": {"map": 0.71, "precision": 0.83}},
     "created_at": "2026-11-26T23:00:00Z",
     "created_by": "cli",
     "activated_at": "2026-11-26T23:05:00Z",
@@ -33,6 +34,10 @@ class ModelPublic(BaseModel):
     previous: bool = Field(description="The version a rollback would return to.")
     loaded: bool = Field(description="Held in memory by the process that answered.")
     metrics: dict[str, Any] = Field(description="The artifact's evaluation metrics, as shipped.")
+    summary: dict[str, dict[str, float]] = Field(
+        description="Per code system: ranking `map` and `precision` of accepted codes, taken "
+        "from `metrics` (empty when the report lacks them)."
+    )
     created_at: dt.datetime
     created_by: str
     activated_at: dt.datetime | None = Field(description="When it was last activated.")

@@ -53,6 +53,7 @@ class ModelInfo:
     previous: bool
     loaded: bool
     metrics: dict[str, Any]
+    summary: dict[str, dict[str, float]]
     created_at: dt.datetime
     created_by: str
     activated_at: dt.datetime | None
@@ -122,6 +123,7 @@ def _info(
         previous=len(stack) >= 2 and stack[-2] == row.version,
         loaded=registry is not None and row.version in registry.loaded_versions(),
         metrics=dict(row.metrics_json or {}),
+        summary=metric_summary(row.metrics_json or {}),
         created_at=row.created_at,
         created_by=row.created_by,
         activated_at=activation.created_at if activation else None,
@@ -155,6 +157,31 @@ def describe_model(
     return _info(
         row, stack=activation_stack(history), last=last, registry=registry, with_report=True
     )
+
+
+def metric_summary(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per code system: ranking MAP and precision of `accepted` codes, where the report has them.
+
+    Reads the evaluation harness's layout (`by_system.<system>.ranking.map`,
+    `by_system.<system>.accepted.micro_p`); anything else yields an empty summary.
+    """
+    out: dict[str, dict[str, float]] = {}
+    by_system = metrics.get("by_system")
+    if not isinstance(by_system, dict):
+        return out
+    for system, block in by_system.items():
+        if not isinstance(block, dict):
+            continue
+        picked: dict[str, float] = {}
+        for name, section, key in (("map", "ranking", "map"), ("precision", "accepted", "micro_p")):
+            value = (
+                block.get(section, {}).get(key) if isinstance(block.get(section), dict) else None
+            )
+            if isinstance(value, int | float):
+                picked[name] = round(float(value), 4)
+        if picked:
+            out[str(system)] = picked
+    return out
 
 
 # ---------------------------------------------------------------------- registering

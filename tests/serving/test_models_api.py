@@ -61,6 +61,7 @@ def test_list_and_detail(client: TestClient, keys: Keys, versions: dict[str, str
     assert by_version[a]["active"] and by_version[a]["loaded"]
     assert by_version[a]["activated_by"] == "system:startup"
     assert by_version[a]["metrics"]  # the artifact's evaluation.json
+    assert set(by_version[a]["summary"]["ICD-10-CM"]) == {"map", "precision"}
     assert not by_version[versions["B"]]["active"]
     detail = client.get(f"/v1/models/{a}", headers=keys.headers("auditor"))
     assert detail.status_code == 200

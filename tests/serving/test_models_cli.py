@@ -80,3 +80,4 @@ def test_cli_lifecycle_and_a_server_following_it(trained_model_dir: Path, tmp_pa
     code, out = _run("list", "--data-dir", str(data))
     lines = {line[2:].split()[0]: line[0] for line in out.splitlines()}
     assert (lines[a], lines[b], lines[bad]) == ("*", " ", " ")  # rollback popped B off the stack
+    assert "ICD-10-CM map=" in out

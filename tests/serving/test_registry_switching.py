@@ -232,3 +232,19 @@ def test_no_failed_call_while_switching_under_concurrent_use(world: World) -> No
     # a call that took the model after switch i got switch i's model (or a later one's)
     last = {i: (b if i % 2 else a) for i in range(1, 7)}
     assert all(v == last[n] for n, v in seen if n == 6)
+
+
+def test_metric_summary_reads_map_and_accepted_precision_per_system() -> None:
+    metrics = {
+        "by_system": {
+            "ICD-10-CM": {"ranking": {"map": 0.61514}, "accepted": {"micro_p": 0.7}},
+            "CPT": {"ranking": {"map": 0.5}},
+            "HCPCS": "not a block",
+        }
+    }
+    assert service.metric_summary(metrics) == {
+        "ICD-10-CM": {"map": 0.6151, "precision": 0.7},
+        "CPT": {"map": 0.5},
+    }
+    assert service.metric_summary({}) == {}
+    assert service.metric_summary({"by_system": []}) == {}
