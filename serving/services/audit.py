@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -237,6 +238,23 @@ def _case_public(row: AuditCaseRow, case: Case, verdicts: list[AuditVerdictRow])
     )
 
 
+#: Arbitrary constant naming the PostgreSQL advisory lock that serialises sampling.
+_SAMPLING_LOCK_KEY = 0x63686172  # "char"
+#: Serialises sampling within one process (SQLite's embedded deployments are one process).
+_SAMPLING_MUTEX = threading.Lock()
+
+
+def _serialise_sampling(session: Session) -> None:
+    """Make concurrent samplers take turns, so two auditors never draw the same case.
+
+    Within a process `_SAMPLING_MUTEX` does it; across processes on PostgreSQL a
+    transaction-scoped advisory lock (released at commit/rollback) does. Several processes on
+    one SQLite file are not covered (the embedded default runs one process).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_SAMPLING_LOCK_KEY)))
+
+
 def sample(
     session: Session, *, n: int, strategy: str, seed: int | None, actor: str, dry_run: bool = False
 ) -> AuditSamplePublic:
@@ -251,6 +269,18 @@ def sample(
         raise InvalidInput(f"n must be between 1 and {MAX_SAMPLE}", field="n")
     if seed is None:
         seed = secrets.randbelow(2**31)
+    if dry_run:
+        return _draw(session, n=n, strategy=strategy, seed=seed, actor=actor, record=False)
+    with _SAMPLING_MUTEX:  # draw, record and commit as one step: no case is drawn twice
+        _serialise_sampling(session)
+        result = _draw(session, n=n, strategy=strategy, seed=seed, actor=actor, record=True)
+        session.commit()
+    return result
+
+
+def _draw(
+    session: Session, *, n: int, strategy: str, seed: int, actor: str, record: bool
+) -> AuditSamplePublic:
     cases = eligible_cases(session)
     populations = {name: 0 for name in BAND_NAMES}
     for case in cases:
@@ -274,11 +304,11 @@ def sample(
             seed=seed,
             created_by=actor,
         )
-        if dry_run:  # a preview: same draw, nothing written
-            row.id, row.created_at = 0, utcnow()
-        else:
+        if record:
             session.add(row)
             session.flush()
+        else:  # a preview: same draw, nothing written
+            row.id, row.created_at = 0, utcnow()
         out.append((row, case))
     return AuditSamplePublic(
         strategy=strategy,  # type: ignore[arg-type]  # checked above

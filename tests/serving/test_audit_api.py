@@ -6,6 +6,7 @@ by hand (see `test_stats_numbers_hand_checked`). Runs on SQLite and, when reacha
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -334,3 +335,29 @@ def test_roles(env: Env) -> None:
         # auditors and admins pass the role check (a 404/422 is about the case, not the role)
         for headers in (env.auditor, env.admin):
             assert call(path, headers=headers, **kwargs).status_code not in (401, 403), path
+
+
+def test_concurrent_samplers_never_draw_the_same_case(env: Env) -> None:
+    drawn: list[int] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def draw(seed: int) -> None:
+        r = env.client.get(
+            "/v1/audit/sample",
+            params={"n": 2, "strategy": "random", "seed": seed},
+            headers=env.auditor,
+        )
+        with lock:
+            if r.status_code != 200:
+                failures.append(r.text)
+            else:
+                drawn.extend(_ids(r.json()))
+
+    threads = [threading.Thread(target=draw, args=(seed,)) for seed in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    assert sorted(drawn) == sorted(review_id for _, review_id in env.cases.values())
