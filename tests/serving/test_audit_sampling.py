@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serving.services.audit import (
+from serving.services.audit_sampling import (
     BAND_NAMES,
     Case,
     FinalCode,
