@@ -11,7 +11,8 @@ into the report). `--predictions FILE` scores a `chartcoder predict` output inst
 the model; leaving out both scores the baselines only.
 
 Writes `<out>/benchmark_<corpus>_<split>.json` and `.md`, plus each system's harness report and
-reliability diagrams under `<out>/benchmark_<corpus>_<split>/`, and prints a table.
+reliability diagrams as `<out>/benchmark_<corpus>_<split>_<system>[_reliability].{json,png}`, and
+prints a table.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.max_eval is not None:
         test = test[: args.max_eval]
     out_dir = Path(args.out)
-    detail_dir = out_dir / f"benchmark_{name}"
+    detail_dir = out_dir  # per-system reports sit beside the summary (json/png: git-ignored)
     results: dict[str, Any] = {}
     timing: dict[str, dict[str, float]] = {}
     extra: dict[str, Any] = {}
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             threshold = _threshold_map(info.get("thresholds"))
         extra[MODEL] = info
         results[MODEL] = evaluate(
-            preds, test, threshold=threshold, out_dir=detail_dir, name=f"{name}_{MODEL}"
+            preds, test, threshold=threshold, out_dir=detail_dir, name=f"benchmark_{name}_{MODEL}"
         )
 
     for cls in (TfidfLogRegBaseline, DescriptionMatchBaseline):
@@ -142,7 +143,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "notes_per_s": len(test) / (t2 - t1),
         }
         results[cls.name] = evaluate(
-            preds, test, threshold=args.threshold, out_dir=detail_dir, name=f"{name}_{cls.name}"
+            preds,
+            test,
+            threshold=args.threshold,
+            out_dir=detail_dir,
+            name=f"benchmark_{name}_{cls.name}",
         )
 
     summary = {
