@@ -11,7 +11,8 @@ systems pooled; equal to the single system's entry when only one is scored).
 that the gold corpus labels are scored (CodiEsp labels ICD-10-CM only, so CPT/HCPCS suggestions
 on CodiEsp are set aside and counted in `ignored_predicted_codes`). A gold note without a
 prediction counts as an empty suggestion list; predictions for unknown ids are ignored and
-counted.
+counted. Evidence spans that lie outside the note or whose `text` is not the note's slice at
+their offsets are counted in `evidence_spans_invalid` (the evidence metrics use offsets only).
 """
 
 from __future__ import annotations
@@ -42,12 +43,27 @@ SYSTEM_ORDER: tuple[str, ...] = ("ICD-10-CM", "CPT", "HCPCS")
 OVERALL = "overall"
 
 
+def _span_matches(text: str, evidence: Any) -> bool:
+    """True when a predicted span lies inside the note and its `text` (if given) is the slice."""
+    if isinstance(evidence, Mapping):
+        start, end = evidence.get("start"), evidence.get("end")
+        quoted = evidence.get("text")
+    else:
+        start, end = evidence
+        quoted = None
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
+        return False
+    return quoted is None or text[start:end] == quoted
+
+
 def _align(
     predictions: Sequence[Mapping[str, Any]], gold: Sequence[LabeledNote], systems: set[str]
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
     by_id: dict[str, list[dict[str, Any]]] = {}
     versions: set[str] = set()
     ignored = 0
+    texts = {n.id: n.text for n in gold}
+    spans = bad_spans = 0
     for i, pred in enumerate(predictions):
         where = f"predictions[{i}]"
         if not isinstance(pred, Mapping):
@@ -62,6 +78,12 @@ def _align(
             raise DatasetError(f"{where}: field 'codes' must be a list")
         codes = [validate_predicted_code(c, f"{where}: codes[{j}]") for j, c in enumerate(raw)]
         kept = [c for c in codes if c["system"] in systems]
+        text = texts.get(note_id)
+        if text is not None:
+            for c in raw:
+                for e in c.get("evidence") or ():
+                    spans += 1
+                    bad_spans += not _span_matches(text, e)
         ignored += len(codes) - len(kept)
         by_id[note_id] = kept
         if pred.get("model_version"):
@@ -74,7 +96,13 @@ def _align(
         "extra_predictions": sum(1 for i in by_id if i not in gold_ids),
         "ignored_predicted_codes": ignored,
         "model_versions": sorted(versions),
+        "evidence_spans": spans,
+        "evidence_spans_invalid": bad_spans,
     }
+    if bad_spans:
+        logger.warning(
+            "%d of %d evidence spans lie outside the note or misquote it", bad_spans, spans
+        )
     if info["missing_predictions"]:
         logger.warning("%d gold notes have no prediction", info["missing_predictions"])
     return aligned, info
@@ -205,4 +233,9 @@ def format_table(report: Mapping[str, Any]) -> str:
         f"{report['missing_predictions']} without prediction; threshold {thr} "
         f"({report['threshold_source']})"
     )
+    if report.get("evidence_spans_invalid"):
+        title += (
+            f"; {report['evidence_spans_invalid']} of {report['evidence_spans']} evidence spans "
+            "outside the note or misquoted"
+        )
     return "\n".join([title, line(header), *[line(r) for r in rows]])

@@ -41,6 +41,7 @@ def test_perfect_predictions_score_one(synthetic_dir: Path, tmp_path: Path) -> N
     assert set(report["by_system"]) == {"ICD-10-CM", "CPT", "overall"}
     assert report["gold_codes"] == {"ICD-10-CM": 4, "CPT": 1}
     assert report["model_versions"] == ["test-1"]
+    assert report["evidence_spans"] == 5 and report["evidence_spans_invalid"] == 0
     for key, m in report["by_system"].items():
         assert m["ranking"]["map"] == 1.0, key
         assert m["accepted"]["micro_f1"] == 1.0
@@ -73,7 +74,12 @@ def test_missing_extra_and_foreign_system_predictions(synthetic_dir: Path) -> No
         {"system": "ICD-10-CM", "code": "R07.9", "score": 0.7, "rank": 4, "accepted": False}
     )
     preds.append({"id": "unknown", "codes": []})
+    # a misquoted span and one past the end of the note are counted, not fatal
+    preds[0]["codes"][0]["evidence"].append({"start": 0, "end": 7, "text": "Patient!"})
+    preds[0]["codes"][1]["evidence"].append({"start": 10, "end": 10_000})
     report = evaluate(preds, gold, threshold={"ICD-10-CM": 0.6})
+    assert report["evidence_spans"] == 4 and report["evidence_spans_invalid"] == 2
+    assert "2 of 4 evidence spans outside the note or misquoted" in format_table(report)
     assert report["systems"] == ["ICD-10-CM"]
     assert report["ignored_predicted_codes"] == 1
     assert report["extra_predictions"] == 1
