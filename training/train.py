@@ -20,10 +20,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "folds": 3,
-    "calibration_share": 0.2,
+    "max_ranker_pairs": 40_000,
     "lr_alpha": 1.0,
     "lr_min_examples": 2,
-    "ranker_iter": 300,
+    "ranker_iter": 200,
     "max_synthetic_train": 4000,
     "max_eval_notes": 300,
 }
@@ -123,7 +123,7 @@ def train_model(
     catalog = get_catalog()
     estimator = V1Model(
         folds=cfg["folds"],
-        calibration_share=cfg["calibration_share"],
+        max_ranker_pairs=cfg["max_ranker_pairs"],
         lr_alpha=cfg["lr_alpha"],
         lr_min_examples=cfg["lr_min_examples"],
         ranker_iter=cfg["ranker_iter"],
