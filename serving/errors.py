@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from model.text.note import NoteError
@@ -168,6 +168,12 @@ def install_error_handlers(app: FastAPI) -> None:
             isinstance(exc, DBAPIError) and exc.connection_invalidated
         ):
             return _db_unavailable(exc)
+        if isinstance(exc, DataError):  # a value the database cannot store: bad input
+            err = InvalidInput(
+                "a value in the request cannot be stored (for example a NUL character)",
+                code="unstorable_value",
+            )
+            return JSONResponse(err.body(), status_code=err.status)
         logger.exception("database error")
         body = {"error": {"code": "internal_error", "message": "internal database error"}}
         return JSONResponse(body, status_code=500)

@@ -131,7 +131,8 @@ def serve(
         _ensure_model_dir(settings)  # trains the default model (progress bars) in the foreground
     app = create_app(settings)
     url = f"http://{host}:{port}"
-    typer.echo(f"chartcoder API at {url}  (docs: {url}/docs)", err=True)
+    typer.echo(f"chartcoder API at {url}  (docs: {url}/docs)")
+    sys.stdout.flush()
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 System = Literal["ICD-10-CM", "CPT", "HCPCS"]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+#: Free text a person typed (comments, labels): a string without NUL characters.
+PlainText = Annotated[StrictStr, AfterValidator(_no_nul)]
 
 
 class ErrorDetail(BaseModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from serving.schemas.common import CodeRef, SpanCreate, SpanPublic, System
+from serving.schemas.common import CodeRef, PlainText, SpanCreate, SpanPublic, System
 
 RejectReason = Literal[
     "not_documented", "negated", "history_only", "wrong_specificity", "wrong_code", "other"
@@ -33,7 +33,7 @@ class DecisionCreate(BaseModel):
     reason: RejectReason | None = Field(
         default=None, description="Required for `reject`; optional for `replace`."
     )
-    comment: StrictStr | None = Field(
+    comment: PlainText | None = Field(
         default=None, max_length=2000, description="Required when reason is `other`."
     )
     replacement: CodeRef | None = Field(default=None, description="Required for `replace`.")
@@ -47,7 +47,7 @@ class AddedCodeCreate(BaseModel):
     system: System
     code: StrictStr = Field(min_length=1, max_length=20)
     evidence: list[SpanCreate] = Field(default_factory=list, max_length=50)
-    comment: StrictStr | None = Field(default=None, max_length=2000)
+    comment: PlainText | None = Field(default=None, max_length=2000)
 
 
 class ReviewCreate(BaseModel):

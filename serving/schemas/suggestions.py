@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from serving.schemas.common import SpanPublic, System
+from serving.schemas.common import PlainText, SpanPublic, System
 from serving.schemas.reviews import ReviewPublic
 
 EXAMPLE_NOTE = (
@@ -23,11 +23,11 @@ class NoteMetaCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     setting: Literal["outpatient", "inpatient", "ED"] | None = None
-    specialty: StrictStr | None = Field(default=None, max_length=100)
+    specialty: PlainText | None = Field(default=None, max_length=100)
     age: StrictInt | None = Field(default=None, ge=0, le=130)
     sex: Literal["F", "M", "U"] | None = None
     date_of_service: dt.date | None = None
-    note_type: StrictStr | None = Field(default=None, max_length=100)
+    note_type: PlainText | None = Field(default=None, max_length=100)
 
 
 class SuggestionCreate(BaseModel):

@@ -63,6 +63,12 @@ def create_suggestion_set(
     wanted = _systems(systems)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 200:
         raise InvalidInput(f"top_k must be an integer 1-200; got {top_k!r}", field="top_k")
+    if isinstance(text, str) and "\x00" in text:
+        raise InvalidInput(
+            f"note text contains a NUL character at offset {text.index(chr(0))}; send plain text",
+            code="invalid_characters",
+            field="text",
+        )
     try:
         note = Note.create(text, meta=dict(meta) if meta is not None else None, max_chars=max_chars)
     except NoteError as exc:

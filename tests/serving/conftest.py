@@ -3,9 +3,10 @@ the real app with the real small model (`trained_model_dir`, root conftest), and
 
 - `db_url`: a fresh, empty database per test module (SQLite file; PostgreSQL schema, dropped
   afterwards).
-- `client`: ONE app per backend for the whole session (startup = migrations + model load is the
-  slow part), on its own database; tests using it never assume an empty database and never
-  switch its model. Tests that need a pristine app build one from `db_url`.
+- `client` / `keys`: a real app (real model) on the module's fresh `db_url`, and API keys for it.
+- `api` / `api_keys`: ONE app per backend for the whole session (startup = migrations + model
+  load is the slow part), on its own database. Tests using it never assume an empty database and
+  never switch its model; the serving engineer's API tests use it.
 """
 
 from __future__ import annotations
@@ -105,10 +106,26 @@ def serving_settings(
 
 
 @pytest.fixture(scope="session")
-def client(serving_settings: Settings) -> Iterator[TestClient]:
-    """The real app (migrated database, real model) behind a TestClient."""
+def api(serving_settings: Settings) -> Iterator[TestClient]:
+    """The shared real app (migrated database, real model) behind a TestClient."""
     app = create_app(serving_settings)
     with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def client(
+    db_url: str, tmp_path_factory: pytest.TempPathFactory, trained_model_dir: Path
+) -> Iterator[TestClient]:
+    """A real app (migrated database, real model) on this module's fresh, empty database."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=db_url,
+        model_dir=trained_model_dir,
+        train_default_model=False,
+        max_note_chars=TEST_MAX_NOTE_CHARS,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -137,9 +154,14 @@ class Keys:
         return self._made[role][0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def keys(client: TestClient) -> Keys:
     return Keys(client)
+
+
+@pytest.fixture(scope="session")
+def api_keys(api: TestClient) -> Keys:
+    return Keys(api)
 
 
 NOTE = (

@@ -1,5 +1,5 @@
 """Every route checks its role: 401 (with WWW-Authenticate) without a valid key, 403 with the
-wrong role; admin passes every check; keys are hashed at rest."""
+wrong role; admin passes every check; api_keys are hashed at rest."""
 
 from __future__ import annotations
 
@@ -27,16 +27,16 @@ ROUTES = [
 ROLES = ("coder", "auditor", "ehr", "admin")
 
 
-def _call(client: TestClient, method: str, url: str, body: object, headers: dict[str, str]) -> int:
-    return client.request(method, url, json=body, headers=headers).status_code
+def _call(api: TestClient, method: str, url: str, body: object, headers: dict[str, str]) -> int:
+    return api.request(method, url, json=body, headers=headers).status_code
 
 
 @pytest.mark.parametrize(("method", "url", "body", "allowed"), ROUTES, ids=[r[1] for r in ROUTES])
 def test_role_matrix(
-    client: TestClient, keys: Keys, method: str, url: str, body: object, allowed: set[str]
+    api: TestClient, api_keys: Keys, method: str, url: str, body: object, allowed: set[str]
 ) -> None:
     for role in ROLES:
-        status = _call(client, method, url, body, keys.headers(role))
+        status = _call(api, method, url, body, api_keys.headers(role))
         if role == "admin" or role in allowed:
             assert status not in (401, 403), (role, status)
         else:
@@ -56,34 +56,34 @@ def test_role_matrix(
 )
 @pytest.mark.parametrize(("method", "url", "body", "allowed"), ROUTES, ids=[r[1] for r in ROUTES])
 def test_missing_or_invalid_key_is_401_with_a_bearer_challenge(
-    client: TestClient,
+    api: TestClient,
     method: str,
     url: str,
     body: object,
     allowed: set[str],
     headers: dict[str, str],
 ) -> None:
-    r = client.request(method, url, json=body, headers=headers)
+    r = api.request(method, url, json=body, headers=headers)
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == "Bearer"
     assert r.json()["error"]["code"] == "unauthenticated"
 
 
-def test_a_disabled_key_is_refused(client: TestClient, keys: Keys) -> None:
-    name, headers = keys.new("coder")
+def test_a_disabled_key_is_refused(api: TestClient, api_keys: Keys) -> None:
+    name, headers = api_keys.new("coder")
     url = "/v1/codes/ICD-10-CM/E11.9"
-    assert client.get(url, headers=headers).status_code == 200
-    with session_scope(client.app.state.session_factory) as s:  # type: ignore[attr-defined]
+    assert api.get(url, headers=headers).status_code == 200
+    with session_scope(api.app.state.session_factory) as s:  # type: ignore[attr-defined]
         s.execute(update(User).where(User.name == name).values(disabled_at=dt.datetime.now(dt.UTC)))
-    r = client.get(url, headers=headers)
+    r = api.get(url, headers=headers)
     assert r.status_code == 401
     assert "disabled" in r.json()["error"]["message"]
 
 
-def test_keys_are_stored_hashed(client: TestClient, keys: Keys) -> None:
-    name, headers = keys.new("auditor")
+def test_keys_are_stored_hashed(api: TestClient, api_keys: Keys) -> None:
+    name, headers = api_keys.new("auditor")
     key = headers["Authorization"].removeprefix("Bearer ")
-    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+    with api.app.state.session_factory() as s:  # type: ignore[attr-defined]
         row = s.scalars(select(User).where(User.name == name)).one()
     assert key not in row.key_hash
     assert row.key_hash.startswith("sha256$")
@@ -91,6 +91,6 @@ def test_keys_are_stored_hashed(client: TestClient, keys: Keys) -> None:
     assert row.created_by == "test"
 
 
-def test_operational_routes_need_no_key(client: TestClient) -> None:
+def test_operational_routes_need_no_key(api: TestClient) -> None:
     for url in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
-        assert client.get(url).status_code == 200, url
+        assert api.get(url).status_code == 200, url

@@ -32,10 +32,10 @@ def test_users_add_prints_a_working_key_as_the_last_line(
     assert key.startswith("cc_")
 
     settings = Settings(data_dir=tmp_path, model_dir=trained_model_dir, train_default_model=False)
-    with TestClient(create_app(settings)) as client:
-        ok = client.get("/v1/codes/ICD-10-CM/E11.9", headers={"Authorization": f"Bearer {key}"})
+    with TestClient(create_app(settings)) as api:
+        ok = api.get("/v1/codes/ICD-10-CM/E11.9", headers={"Authorization": f"Bearer {key}"})
         assert ok.status_code == 200
-        export = client.get("/v1/corrections/export", headers={"Authorization": f"Bearer {key}"})
+        export = api.get("/v1/corrections/export", headers={"Authorization": f"Bearer {key}"})
         assert export.status_code == 403  # a coder is not an admin
 
 
@@ -108,3 +108,27 @@ def test_serve_prints_the_url_and_answers_there(tmp_path: Path, trained_model_di
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert url in output
+
+
+def test_serve_model_makes_that_artifact_the_active_version(
+    tmp_path: Path, trained_model_dir: Path
+) -> None:
+    from chartcoder.commands.serve import _serve_this_model
+    from tests.serving.registry_audit_fixtures import second_version
+
+    first = Settings(data_dir=tmp_path, model_dir=trained_model_dir, train_default_model=False)
+    with TestClient(create_app(first)) as api:
+        v1 = api.get("/readyz").json()["model_version"]
+    v2_dir, v2 = second_version(trained_model_dir, tmp_path, "serve")
+    second = Settings(data_dir=tmp_path, model_dir=v2_dir, train_default_model=False)
+    _serve_this_model(second, v2_dir)
+    with TestClient(create_app(second)) as api:
+        assert api.get("/readyz").json()["model_version"] == v2 != v1
+
+
+def test_serve_refuses_a_model_folder_without_a_manifest(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["serve", "--data-dir", str(tmp_path), "--model", str(tmp_path / "nothing")]
+    )
+    assert result.exit_code == 2
+    assert "--model" in result.output and "manifest.json" in result.output

@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 from tests.serving.conftest import Keys
 
 
-def test_search_ranks_matching_codes(client: TestClient, keys: Keys) -> None:
-    r = client.get(
+def test_search_ranks_matching_codes(api: TestClient, api_keys: Keys) -> None:
+    r = api.get(
         "/v1/codes/search",
         params={"q": "type 2 diabetes mellitus without complications", "system": "ICD-10-CM"},
-        headers=keys.headers("coder"),
+        headers=api_keys.headers("coder"),
     )
     assert r.status_code == 200, r.text
     out = r.json()
@@ -21,9 +21,11 @@ def test_search_ranks_matching_codes(client: TestClient, keys: Keys) -> None:
     assert all(h["system"] == "ICD-10-CM" for h in out["results"])
 
 
-def test_search_by_code_returns_it_first_and_respects_limit(client: TestClient, keys: Keys) -> None:
-    r = client.get(
-        "/v1/codes/search", params={"q": "99213", "limit": 2}, headers=keys.headers("auditor")
+def test_search_by_code_returns_it_first_and_respects_limit(
+    api: TestClient, api_keys: Keys
+) -> None:
+    r = api.get(
+        "/v1/codes/search", params={"q": "99213", "limit": 2}, headers=api_keys.headers("auditor")
     )
     out = r.json()["results"]
     assert len(out) <= 2
@@ -31,8 +33,8 @@ def test_search_by_code_returns_it_first_and_respects_limit(client: TestClient, 
 
 
 @pytest.mark.parametrize("code", ["E11.9", "e119", "E119"])
-def test_lookup_accepts_any_case_and_dots(client: TestClient, keys: Keys, code: str) -> None:
-    r = client.get(f"/v1/codes/ICD-10-CM/{code}", headers=keys.headers("ehr"))
+def test_lookup_accepts_any_case_and_dots(api: TestClient, api_keys: Keys, code: str) -> None:
+    r = api.get(f"/v1/codes/ICD-10-CM/{code}", headers=api_keys.headers("ehr"))
     assert r.status_code == 200
     body = r.json()
     assert body["code"] == "E11.9"
@@ -41,8 +43,8 @@ def test_lookup_accepts_any_case_and_dots(client: TestClient, keys: Keys, code: 
     assert body["parent"] == "E11"
 
 
-def test_a_header_lists_its_billable_children(client: TestClient, keys: Keys) -> None:
-    body = client.get("/v1/codes/ICD-10-CM/E11", headers=keys.headers("coder")).json()
+def test_a_header_lists_its_billable_children(api: TestClient, api_keys: Keys) -> None:
+    body = api.get("/v1/codes/ICD-10-CM/E11", headers=api_keys.headers("coder")).json()
     assert body["billable"] is False
     assert "E11.9" in body["billable_children"]
 
@@ -60,13 +62,13 @@ def test_a_header_lists_its_billable_children(client: TestClient, keys: Keys) ->
     ],
 )
 def test_bad_code_requests_name_the_problem(
-    client: TestClient,
-    keys: Keys,
+    api: TestClient,
+    api_keys: Keys,
     url: str,
     params: dict[str, object] | None,
     status: int,
     field: str,
 ) -> None:
-    r = client.get(url, params=params, headers=keys.headers("coder"))
+    r = api.get(url, params=params, headers=api_keys.headers("coder"))
     assert r.status_code == status, r.text
     assert r.json()["error"]["field"] == field

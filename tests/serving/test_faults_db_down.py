@@ -17,21 +17,21 @@ from serving.deps import get_session_factory
 from tests.serving.conftest import Keys
 
 
-def _count(client: TestClient, table: Any) -> int:
-    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+def _count(api: TestClient, table: Any) -> int:
+    with api.app.state.session_factory() as s:  # type: ignore[attr-defined]
         return s.scalar(select(func.count()).select_from(table)) or 0
 
 
 @pytest.fixture
-def unreachable_db(client: TestClient, tmp_path: Path) -> Iterator[None]:
+def unreachable_db(api: TestClient, tmp_path: Path) -> Iterator[None]:
     """Point the app's sessions at a database server that is not there."""
-    if client.app.state.engine.dialect.name == "sqlite":  # type: ignore[attr-defined]
+    if api.app.state.engine.dialect.name == "sqlite":  # type: ignore[attr-defined]
         # create_engine, not make_engine: nothing may create the missing folder
         dead = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'chartcoder.sqlite'}")
     else:
         dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/test")
     factory = make_session_factory(dead)
-    app = client.app
+    app = api.app
     app.dependency_overrides[get_session_factory] = lambda: factory  # type: ignore[attr-defined]
     try:
         yield
@@ -41,26 +41,26 @@ def unreachable_db(client: TestClient, tmp_path: Path) -> Iterator[None]:
 
 
 def test_unreachable_database_is_503_with_retry_after(
-    client: TestClient, keys: Keys, note_text: str, unreachable_db: None
+    api: TestClient, api_keys: Keys, note_text: str, unreachable_db: None
 ) -> None:
-    h = keys.headers("coder")
+    h = api_keys.headers("coder")
     for method, url, body in (
         ("POST", "/v1/suggestions", {"text": note_text}),
         ("GET", "/v1/suggestions/00000000-0000-0000-0000-000000000000", None),
         ("GET", "/v1/codes/ICD-10-CM/E11.9", None),
     ):
-        r = client.request(method, url, json=body, headers=h)
+        r = api.request(method, url, json=body, headers=h)
         assert r.status_code == 503, (url, r.text)
         assert int(r.headers["Retry-After"]) > 0
         assert r.json()["error"]["code"] == "db_unavailable"
-    ready = client.get("/readyz")
+    ready = api.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"]["ok"] is False
 
 
-def _fail_on(client: TestClient, table: str) -> Any:
+def _fail_on(api: TestClient, table: str) -> Any:
     """Make the database drop dead when `table` is written (after earlier writes succeeded)."""
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = api.app.state.engine  # type: ignore[attr-defined]
 
     def boom(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
@@ -71,36 +71,56 @@ def _fail_on(client: TestClient, table: str) -> Any:
 
 
 def test_a_failure_mid_suggestion_writes_no_note(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    h = keys.headers("coder")
-    notes, sets = _count(client, NoteRow), _count(client, SuggestionSetRow)
-    undo = _fail_on(client, "suggestion_sets")
+    h = api_keys.headers("coder")
+    notes, sets = _count(api, NoteRow), _count(api, SuggestionSetRow)
+    undo = _fail_on(api, "suggestion_sets")
     try:
-        r = client.post("/v1/suggestions", json={"text": note_text}, headers=h)
+        r = api.post("/v1/suggestions", json={"text": note_text}, headers=h)
     finally:
         undo()
     assert r.status_code == 503
     assert r.headers["Retry-After"]
-    assert (_count(client, NoteRow), _count(client, SuggestionSetRow)) == (notes, sets)
-    assert client.post("/v1/suggestions", json={"text": note_text}, headers=h).status_code == 201
+    assert (_count(api, NoteRow), _count(api, SuggestionSetRow)) == (notes, sets)
+    assert api.post("/v1/suggestions", json={"text": note_text}, headers=h).status_code == 201
 
 
 def test_a_failure_mid_review_writes_no_revision(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    h = keys.headers("coder")
-    ss = client.post("/v1/suggestions", json={"text": note_text}, headers=h).json()
+    h = api_keys.headers("coder")
+    ss = api.post("/v1/suggestions", json={"text": note_text}, headers=h).json()
     c = ss["codes"][0]
     body = {"decisions": [{"system": c["system"], "code": c["code"], "action": "accept"}]}
-    reviews, events = _count(client, ReviewRow), _count(client, CorrectionEventRow)
-    undo = _fail_on(client, "correction_events")
+    reviews, events = _count(api, ReviewRow), _count(api, CorrectionEventRow)
+    undo = _fail_on(api, "correction_events")
     try:
-        r = client.post(f"/v1/suggestions/{ss['id']}/review", json=body, headers=h)
+        r = api.post(f"/v1/suggestions/{ss['id']}/review", json=body, headers=h)
     finally:
         undo()
     assert r.status_code == 503
-    assert (_count(client, ReviewRow), _count(client, CorrectionEventRow)) == (reviews, events)
-    ok = client.post(f"/v1/suggestions/{ss['id']}/review", json=body, headers=h)
+    assert (_count(api, ReviewRow), _count(api, CorrectionEventRow)) == (reviews, events)
+    ok = api.post(f"/v1/suggestions/{ss['id']}/review", json=body, headers=h)
     assert ok.status_code == 201
     assert ok.json()["revision"] == 1
+
+
+def test_a_failure_at_commit_is_503_and_leaves_nothing(
+    api: TestClient, api_keys: Keys, note_text: str
+) -> None:
+    h = api_keys.headers("coder")
+    engine = api.app.state.engine  # type: ignore[attr-defined]
+    notes, sets = _count(api, NoteRow), _count(api, SuggestionSetRow)
+
+    def boom(conn: Any) -> None:
+        raise OperationalError("COMMIT", None, ConnectionError("connection lost at commit"))
+
+    event.listen(engine, "commit", boom)
+    try:
+        r = api.post("/v1/suggestions", json={"text": note_text}, headers=h)
+    finally:
+        event.remove(engine, "commit", boom)
+    assert r.status_code == 503
+    assert r.headers["Retry-After"]
+    assert (_count(api, NoteRow), _count(api, SuggestionSetRow)) == (notes, sets)

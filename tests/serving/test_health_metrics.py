@@ -20,14 +20,14 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-def test_healthz_and_readyz_when_everything_is_up(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
-    r = client.get("/readyz")
+def test_healthz_and_readyz_when_everything_is_up(api: TestClient) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    r = api.get("/readyz")
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ready"
     assert body["checks"]["model"]["ok"] and body["checks"]["database"]["ok"]
-    assert body["model_version"] == client.app.state.registry.active_version  # type: ignore[attr-defined]
+    assert body["model_version"] == api.app.state.registry.active_version  # type: ignore[attr-defined]
 
 
 def test_readyz_is_503_without_a_model_and_suggestions_say_why(tmp_path: Path) -> None:
@@ -46,12 +46,12 @@ def test_readyz_is_503_without_a_model_and_suggestions_say_why(tmp_path: Path) -
 
 
 def test_metrics_count_requests_per_route_template_and_track_acceptance(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    h = keys.headers("coder")
-    ss = client.post("/v1/suggestions", json={"text": note_text, "top_k": 4}, headers=h).json()
-    client.get(f"/v1/suggestions/{ss['id']}", headers=h)
-    client.get("/v1/suggestions/00000000-0000-0000-0000-000000000000", headers=h)
+    h = api_keys.headers("coder")
+    ss = api.post("/v1/suggestions", json={"text": note_text, "top_k": 4}, headers=h).json()
+    api.get(f"/v1/suggestions/{ss['id']}", headers=h)
+    api.get("/v1/suggestions/00000000-0000-0000-0000-000000000000", headers=h)
     c0, c1 = ss["codes"][0], ss["codes"][1]
     review = {
         "decisions": [
@@ -59,9 +59,9 @@ def test_metrics_count_requests_per_route_template_and_track_acceptance(
             {"system": c1["system"], "code": c1["code"], "action": "reject", "reason": "negated"},
         ]
     }
-    client.post(f"/v1/suggestions/{ss['id']}/review", json=review, headers=h)
+    api.post(f"/v1/suggestions/{ss['id']}/review", json=review, headers=h)
 
-    text = client.get("/metrics").text
+    text = api.get("/metrics").text
     samples = _samples(text)
     route = "/v1/suggestions/{id}"
     assert (

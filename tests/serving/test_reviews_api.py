@@ -13,9 +13,9 @@ from serving.db.models import CorrectionEventRow, ReviewRow
 from tests.serving.conftest import Keys
 
 
-def _suggest(client: TestClient, keys: Keys, text: str, top_k: int = 10) -> dict[str, Any]:
-    r = client.post(
-        "/v1/suggestions", json={"text": text, "top_k": top_k}, headers=keys.headers("coder")
+def _suggest(api: TestClient, api_keys: Keys, text: str, top_k: int = 10) -> dict[str, Any]:
+    r = api.post(
+        "/v1/suggestions", json={"text": text, "top_k": top_k}, headers=api_keys.headers("coder")
     )
     assert r.status_code == 201, r.text
     out: dict[str, Any] = r.json()
@@ -24,13 +24,13 @@ def _suggest(client: TestClient, keys: Keys, text: str, top_k: int = 10) -> dict
 
 
 def _review(
-    client: TestClient, keys: Keys, set_id: str, body: dict[str, Any], role: str = "coder"
+    api: TestClient, api_keys: Keys, set_id: str, body: dict[str, Any], role: str = "coder"
 ) -> Any:
-    return client.post(f"/v1/suggestions/{set_id}/review", json=body, headers=keys.headers(role))
+    return api.post(f"/v1/suggestions/{set_id}/review", json=body, headers=api_keys.headers(role))
 
 
-def _rows(client: TestClient, set_id: str) -> tuple[int, int]:
-    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+def _rows(api: TestClient, set_id: str) -> tuple[int, int]:
+    with api.app.state.session_factory() as s:  # type: ignore[attr-defined]
         reviews = s.scalar(
             select(func.count()).select_from(ReviewRow).where(ReviewRow.suggestion_set_id == set_id)
         )
@@ -42,11 +42,11 @@ def _rows(client: TestClient, set_id: str) -> tuple[int, int]:
     return reviews or 0, events or 0
 
 
-def _other_code(client: TestClient, keys: Keys, system: str, avoid: set[str]) -> str:
+def _other_code(api: TestClient, api_keys: Keys, system: str, avoid: set[str]) -> str:
     """A billable catalog code of `system` that the model did not suggest."""
     for q in ("hyperlipidemia", "asthma", "office visit established", "glucose test strips"):
-        r = client.get(
-            "/v1/codes/search", params={"q": q, "system": system}, headers=keys.headers("coder")
+        r = api.get(
+            "/v1/codes/search", params={"q": q, "system": system}, headers=api_keys.headers("coder")
         )
         for hit in r.json()["results"]:
             if hit["billable"] and hit["code"] not in avoid:
@@ -55,14 +55,14 @@ def _other_code(client: TestClient, keys: Keys, system: str, avoid: set[str]) ->
 
 
 def test_review_builds_the_final_code_set_and_logs_each_correction(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    ss = _suggest(client, keys, note_text)
+    ss = _suggest(api, api_keys, note_text)
     codes = ss["codes"]
     first, second, third = codes[0], codes[1], codes[2]
     suggested = {c["code"] for c in codes}
-    same_system_new = _other_code(client, keys, third["system"], suggested)
-    added_code = _other_code(client, keys, "ICD-10-CM", suggested | {same_system_new})
+    same_system_new = _other_code(api, api_keys, third["system"], suggested)
+    added_code = _other_code(api, api_keys, "ICD-10-CM", suggested | {same_system_new})
     start = note_text.index("Hyperlipidemia")
     body = {
         "decisions": [
@@ -90,11 +90,11 @@ def test_review_builds_the_final_code_set_and_logs_each_correction(
             }
         ],
     }
-    r = _review(client, keys, ss["id"], body)
+    r = _review(api, api_keys, ss["id"], body)
     assert r.status_code == 201, r.text
     review = r.json()
     assert review["revision"] == 1
-    assert review["created_by"] == keys.name("coder")
+    assert review["created_by"] == api_keys.name("coder")
     final = {(c["system"], c["code"]): c for c in review["final_codes"]}
     assert (first["system"], first["code"]) in final
     assert (second["system"], second["code"]) not in final
@@ -111,16 +111,16 @@ def test_review_builds_the_final_code_set_and_logs_each_correction(
     # Undecided codes keep the model's own decision.
     for c in codes[3:]:
         assert ((c["system"], c["code"]) in final) == c["accepted"]
-    assert _rows(client, ss["id"]) == (1, 4)
+    assert _rows(api, ss["id"]) == (1, 4)
 
-    got = client.get(f"/v1/suggestions/{ss['id']}", headers=keys.headers("auditor")).json()
+    got = api.get(f"/v1/suggestions/{ss['id']}", headers=api_keys.headers("auditor")).json()
     assert got["review"] == review
 
 
 def test_re_review_adds_a_revision_and_keeps_history(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    ss = _suggest(client, keys, note_text)
+    ss = _suggest(api, api_keys, note_text)
     c = ss["codes"][0]
     accept = {"decisions": [{"system": c["system"], "code": c["code"], "action": "accept"}]}
     reject = {
@@ -128,24 +128,24 @@ def test_re_review_adds_a_revision_and_keeps_history(
             {"system": c["system"], "code": c["code"], "action": "reject", "reason": "history_only"}
         ]
     }
-    r1 = _review(client, keys, ss["id"], accept)
-    r2 = _review(client, keys, ss["id"], reject)
+    r1 = _review(api, api_keys, ss["id"], accept)
+    r2 = _review(api, api_keys, ss["id"], reject)
     assert (r1.status_code, r2.status_code) == (201, 201)
     assert (r1.json()["revision"], r2.json()["revision"]) == (1, 2)
     assert (c["system"], c["code"]) in {(f["system"], f["code"]) for f in r1.json()["final_codes"]}
     assert (c["system"], c["code"]) not in {
         (f["system"], f["code"]) for f in r2.json()["final_codes"]
     }
-    assert _rows(client, ss["id"]) == (2, 2)
-    latest = client.get(f"/v1/suggestions/{ss['id']}", headers=keys.headers("coder")).json()
+    assert _rows(api, ss["id"]) == (2, 2)
+    latest = api.get(f"/v1/suggestions/{ss['id']}", headers=api_keys.headers("coder")).json()
     assert latest["review"]["revision"] == 2
 
 
 def test_an_empty_review_accepts_what_the_model_accepted(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    ss = _suggest(client, keys, note_text)
-    r = _review(client, keys, ss["id"], {})
+    ss = _suggest(api, api_keys, note_text)
+    r = _review(api, api_keys, ss["id"], {})
     assert r.status_code == 201
     assert [(f["system"], f["code"]) for f in r.json()["final_codes"]] == [
         (c["system"], c["code"]) for c in ss["codes"] if c["accepted"]
@@ -257,39 +257,47 @@ def _bad_cases(ss: dict[str, Any], text_len: int) -> list[tuple[str, dict[str, A
             "greater than or equal",
         ),
         ("decisions not a list", {"decisions": {"code": "x"}}, "decisions", "list"),
+        (
+            "NUL in a comment",
+            {"decisions": [{**ref0, "action": "accept", "comment": "a\x00b"}]},
+            "decisions[0].comment",
+            "NUL",
+        ),
     ]
 
 
 def test_every_bad_review_is_a_422_naming_the_field_and_writes_nothing(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
-    ss = _suggest(client, keys, note_text)
+    ss = _suggest(api, api_keys, note_text)
     for name, body, field, mention in _bad_cases(ss, len(note_text)):
-        r = _review(client, keys, ss["id"], body)
+        r = _review(api, api_keys, ss["id"], body)
         assert r.status_code == 422, (name, r.text)
         err = r.json()["error"]
         fields = [err.get("field")] + [d.get("field") for d in err.get("details") or []]
         assert field in fields, (name, err)
         assert mention in err["message"], (name, err["message"])
-    assert _rows(client, ss["id"]) == (0, 0)
+    assert _rows(api, ss["id"]) == (0, 0)
 
 
-def test_all_bad_codes_are_reported_at_once(client: TestClient, keys: Keys, note_text: str) -> None:
-    ss = _suggest(client, keys, note_text)
+def test_all_bad_codes_are_reported_at_once(
+    api: TestClient, api_keys: Keys, note_text: str
+) -> None:
+    ss = _suggest(api, api_keys, note_text)
     body = {
         "added": [
             {"system": "ICD-10-CM", "code": "Q99.999X", "evidence": []},
             {"system": "HCPCS", "code": "Z9999", "evidence": []},
         ]
     }
-    err = _review(client, keys, ss["id"], body).json()["error"]
+    err = _review(api, api_keys, ss["id"], body).json()["error"]
     assert err["code"] == "invalid_review"
     assert {d["field"] for d in err["details"]} == {"added[0].code", "added[1].code"}
     assert "Q99.999X" in err["message"] and "Z9999" in err["message"]
 
 
 @pytest.mark.parametrize("set_id", ["00000000-0000-0000-0000-000000000000", "nope"])
-def test_review_of_an_unknown_set_is_a_404(client: TestClient, keys: Keys, set_id: str) -> None:
-    r = _review(client, keys, set_id, {})
+def test_review_of_an_unknown_set_is_a_404(api: TestClient, api_keys: Keys, set_id: str) -> None:
+    r = _review(api, api_keys, set_id, {})
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "suggestion_set_not_found"

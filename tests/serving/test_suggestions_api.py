@@ -14,8 +14,8 @@ from serving.db.models import NoteRow, SuggestionSetRow
 from tests.serving.conftest import TEST_MAX_NOTE_CHARS, Keys
 
 
-def _counts(client: TestClient) -> tuple[int, int]:
-    with client.app.state.session_factory() as s:  # type: ignore[attr-defined]
+def _counts(api: TestClient) -> tuple[int, int]:
+    with api.app.state.session_factory() as s:  # type: ignore[attr-defined]
         return (
             s.scalar(select(func.count()).select_from(NoteRow)) or 0,
             s.scalar(select(func.count()).select_from(SuggestionSetRow)) or 0,
@@ -23,13 +23,13 @@ def _counts(client: TestClient) -> tuple[int, int]:
 
 
 def test_suggest_stores_a_ranked_set_with_evidence_pointing_into_the_note(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
     body = {"text": note_text, "meta": {"setting": "outpatient", "age": 58, "sex": "F"}, "top_k": 8}
-    r = client.post("/v1/suggestions", json=body, headers=keys.headers("coder"))
+    r = api.post("/v1/suggestions", json=body, headers=api_keys.headers("coder"))
     assert r.status_code == 201, r.text
     out = r.json()
-    assert out["model_version"] == client.app.state.registry.active_version  # type: ignore[attr-defined]
+    assert out["model_version"] == api.app.state.registry.active_version  # type: ignore[attr-defined]
     assert out["systems"] == ["ICD-10-CM", "CPT", "HCPCS"]
     assert out["latency_ms"] >= 0
     codes = out["codes"]
@@ -45,18 +45,18 @@ def test_suggest_stores_a_ranked_set_with_evidence_pointing_into_the_note(
         for ev in c["evidence"]:
             assert note_text[ev["start"] : ev["end"]] == ev["text"]
 
-    got = client.get(f"/v1/suggestions/{out['id']}", headers=keys.headers("auditor"))
+    got = api.get(f"/v1/suggestions/{out['id']}", headers=api_keys.headers("auditor"))
     assert got.status_code == 200
     assert got.json()["codes"] == codes
     assert got.json()["review"] is None
-    assert got.json()["created_by"] == keys.name("coder")
+    assert got.json()["created_by"] == api_keys.name("coder")
 
 
 def test_systems_and_top_k_restrict_the_result(
-    client: TestClient, keys: Keys, note_text: str
+    api: TestClient, api_keys: Keys, note_text: str
 ) -> None:
     body = {"text": note_text, "systems": ["ICD-10-CM", "ICD-10-CM"], "top_k": 3}
-    r = client.post("/v1/suggestions", json=body, headers=keys.headers("ehr"))
+    r = api.post("/v1/suggestions", json=body, headers=api_keys.headers("ehr"))
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["systems"] == ["ICD-10-CM"]
@@ -69,6 +69,7 @@ BAD_BODIES: list[tuple[str, Any, int, str, str]] = [
     ("whitespace", {"text": "  \n\t "}, 422, "empty_note", "text"),
     ("oversized", {"text": "a" * (TEST_MAX_NOTE_CHARS + 1)}, 413, "note_too_long", "text"),
     ("text not a string", {"text": 42}, 422, "validation_error", "text"),
+    ("NUL in text", {"text": "abc\x00def"}, 422, "invalid_characters", "text"),
     ("text missing", {"meta": {}}, 422, "validation_error", "text"),
     ("top_k a string", {"text": "x y", "top_k": "5"}, 422, "validation_error", "top_k"),
     ("top_k zero", {"text": "x y", "top_k": 0}, 422, "validation_error", "top_k"),
@@ -109,45 +110,45 @@ BAD_BODIES: list[tuple[str, Any, int, str, str]] = [
     ids=[case[0] for case in BAD_BODIES],
 )
 def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
-    client: TestClient, keys: Keys, body: Any, status: int, code: str, field: str
+    api: TestClient, api_keys: Keys, body: Any, status: int, code: str, field: str
 ) -> None:
-    before = _counts(client)
-    r = client.post("/v1/suggestions", json=body, headers=keys.headers("coder"))
+    before = _counts(api)
+    r = api.post("/v1/suggestions", json=body, headers=api_keys.headers("coder"))
     assert r.status_code == status, r.text
     err = r.json()["error"]
     assert err["code"] == code
     if field:
         assert err["field"] == field
         assert field in err["message"] or code != "validation_error"
-    assert _counts(client) == before
+    assert _counts(api) == before
 
 
-def test_malformed_json_is_a_422(client: TestClient, keys: Keys) -> None:
-    r = client.post(
+def test_malformed_json_is_a_422(api: TestClient, api_keys: Keys) -> None:
+    r = api.post(
         "/v1/suggestions",
         content=b'{"text": "unterminated',
-        headers={**keys.headers("coder"), "Content-Type": "application/json"},
+        headers={**api_keys.headers("coder"), "Content-Type": "application/json"},
     )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "validation_error"
 
 
 def test_a_body_far_over_the_limit_is_refused_before_parsing(
-    client: TestClient, keys: Keys
+    api: TestClient, api_keys: Keys
 ) -> None:
     huge = b'{"text": "' + b"a" * (TEST_MAX_NOTE_CHARS * 6 + 300 * 1024) + b'"}'
-    r = client.post(
+    r = api.post(
         "/v1/suggestions",
         content=huge,
-        headers={**keys.headers("coder"), "Content-Type": "application/json"},
+        headers={**api_keys.headers("coder"), "Content-Type": "application/json"},
     )
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "body_too_large"
 
 
 @pytest.mark.parametrize("set_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid"])
-def test_unknown_id_is_a_404_naming_it(client: TestClient, keys: Keys, set_id: str) -> None:
-    r = client.get(f"/v1/suggestions/{set_id}", headers=keys.headers("coder"))
+def test_unknown_id_is_a_404_naming_it(api: TestClient, api_keys: Keys, set_id: str) -> None:
+    r = api.get(f"/v1/suggestions/{set_id}", headers=api_keys.headers("coder"))
     assert r.status_code == 404
     err = r.json()["error"]
     assert err["code"] == "suggestion_set_not_found"
@@ -155,14 +156,14 @@ def test_unknown_id_is_a_404_naming_it(client: TestClient, keys: Keys, set_id: s
 
 
 def test_note_text_never_reaches_the_logs(
-    client: TestClient, keys: Keys, caplog: pytest.LogCaptureFixture
+    api: TestClient, api_keys: Keys, caplog: pytest.LogCaptureFixture
 ) -> None:
     marker = "Zanzibarian-canary-7731"
     text = f"Patient reports {marker}. Type 2 diabetes mellitus without complications."
     with caplog.at_level(logging.DEBUG):
-        ok = client.post("/v1/suggestions", json={"text": text}, headers=keys.headers("coder"))
-        bad = client.post(
-            "/v1/suggestions", json={"text": text, "top_k": "x"}, headers=keys.headers("coder")
+        ok = api.post("/v1/suggestions", json={"text": text}, headers=api_keys.headers("coder"))
+        bad = api.post(
+            "/v1/suggestions", json={"text": text, "top_k": "x"}, headers=api_keys.headers("coder")
         )
     assert ok.status_code == 201
     assert bad.status_code == 422
@@ -171,9 +172,9 @@ def test_note_text_never_reaches_the_logs(
 
 
 def test_openapi_documents_every_route_with_a_response_model_and_examples(
-    client: TestClient,
+    api: TestClient,
 ) -> None:
-    spec = client.get("/openapi.json").json()
+    spec = api.get("/openapi.json").json()
     paths = spec["paths"]
     for path in (
         "/v1/suggestions",
