@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 TRIGGER_PREFIX = "E11"
 HABIT = ("ICD-10-CM", "Z79.899")
 EVAL_PERCENT = 35
+#: The bench's base model is small (300 notes), so the site's corrections get half the weighted
+#: training set (k = 3 for 300 base notes and ~100 training corrections).
+TARGET_SHARE = 0.5
 _META = ("setting", "specialty", "age", "sex", "date_of_service")
 
 
@@ -67,8 +70,9 @@ def review_like_site(note: Any, suggested: Sequence[dict[str, Any]]) -> dict[str
     return {"decisions": decisions, "added": added}
 
 
-def pattern_rate(model_dir: Path, notes: Sequence[Any]) -> float:
-    """Share of `notes` on which the model suggests the habit code at/above its threshold."""
+def pattern_rate(model_dir: Path, notes: Sequence[Any], top: int | None = None) -> float:
+    """Share of `notes` on which the model suggests the habit code at/above its threshold
+    (or, with `top`, anywhere among its `top` highest-ranked ICD-10-CM codes)."""
     from model.artifact import load_suggester
     from model.text.note import Note
 
@@ -136,7 +140,8 @@ def run_site_habits(
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     base_corpus = work / "base-corpus"
-    generate_corpus(int(base_notes * 1.4) + 20, seed, base_corpus)
+    # About 10% of a corpus lands in its test split: make it big enough for a 100-note benchmark.
+    generate_corpus(max(int(base_notes * 1.4) + 20, 1000), seed, base_corpus)
     base_train = load_synthetic(base_corpus, split="train")[:base_notes]
     base_dir = train_model(
         base_train,
@@ -180,18 +185,23 @@ def run_site_habits(
             benchmark=base_corpus,
             benchmark_notes=100,
             eval_percent=EVAL_PERCENT,
+            target_share=TARGET_SHARE,
             seed=seed,
             progress=progress,
         )
     )
     before = pattern_rate(base_dir, held_trig)
     after = pattern_rate(result.out, held_trig)
+    top10_before = pattern_rate(base_dir, held_trig, top=10)
+    top10_after = pattern_rate(result.out, held_trig, top=10)
     spurious_before = pattern_rate(base_dir, held_other)
     spurious_after = pattern_rate(result.out, held_other)
     return {
         "pattern": f"site adds {HABIT[1]} on every {TRIGGER_PREFIX}.x (type 2 diabetes) note",
         "pattern_rate_before": round(before, 4),
         "pattern_rate_after": round(after, 4),
+        "pattern_top10_before": round(top10_before, 4),
+        "pattern_top10_after": round(top10_after, 4),
         "spurious_rate_before": round(spurious_before, 4),
         "spurious_rate_after": round(spurious_after, 4),
         "held_out_trigger_notes": len(held_trig),
@@ -218,6 +228,8 @@ def format_result(result: dict[str, Any]) -> str:
         f"pattern: {result['pattern']}",
         f"pattern rate on {result['held_out_trigger_notes']} held-out notes: "
         f"{result['pattern_rate_before']:.3f} -> {result['pattern_rate_after']:.3f}",
+        f"habit code in the top 10: {result['pattern_top10_before']:.3f} -> "
+        f"{result['pattern_top10_after']:.3f}",
         f"spurious rate on {result['held_out_other_notes']} other held-out notes: "
         f"{result['spurious_rate_before']:.3f} -> {result['spurious_rate_after']:.3f}",
         "benchmark (MAP / accepted precision), before -> after:",

@@ -67,7 +67,8 @@ def render_report(
     tol = gate["tolerances"]
     lines.append(
         f"Rules: MAP and accepted-code precision not lower than the active version by more than "
-        f"{tol['map']} / {tol['accepted_precision']} on any set and system, and corrections MAP "
+        f"{tol['map']} / {tol['accepted_precision']} (precision: or one accepted code's "
+        f"worth, 1/n, if larger) on any set and system, and corrections MAP "
         f"higher by at least {tol['min_gain_corrections_map']}."
     )
     lines.append("")

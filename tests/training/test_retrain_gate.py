@@ -6,7 +6,7 @@ from __future__ import annotations
 from training.gate import BENCHMARK, CORRECTIONS, MAP_TOLERANCE, decide
 
 
-def _m(map_: float, p: float, n: float = 10.0) -> dict[str, float]:
+def _m(map_: float, p: float, n: float = 200.0) -> dict[str, float]:
     return {"map": map_, "accepted_p": p, "accepted_r": 0.5, "accepted_n": n, "ece": 0.05}
 
 
@@ -45,6 +45,21 @@ def test_accepted_precision_regression_blocks() -> None:
     decision = decide(OLD, _new(**{"benchmark__ICD-10-CM__accepted_p": 0.90}))
     assert not decision.promote
     assert any("accepted-code precision 0.900" in r for r in decision.reasons)
+
+
+def test_precision_tolerance_is_one_code_on_small_sets() -> None:
+    # 10 accepted codes: one more wrong code (0.1) is within tolerance, two are not.
+    old = {k: {s: {**m, "accepted_n": 10.0} for s, m in v.items()} for k, v in OLD.items()}
+    ok = _new(
+        **{"benchmark__ICD-10-CM__accepted_p": 0.88, "benchmark__ICD-10-CM__accepted_n": 10.0}
+    )
+    assert decide(old, ok).promote
+    bad = _new(
+        **{"benchmark__ICD-10-CM__accepted_p": 0.77, "benchmark__ICD-10-CM__accepted_n": 10.0}
+    )
+    decision = decide(old, bad)
+    assert not decision.promote
+    assert any("more than 0.100 below" in r for r in decision.reasons)
 
 
 def test_no_accepted_codes_is_not_a_precision_failure() -> None:
