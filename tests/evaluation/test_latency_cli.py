@@ -113,6 +113,7 @@ def test_cli_bench_latency_bad_model_is_a_clear_error(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no such file" in res.output
 
 
+@pytest.mark.slow
 def test_cli_bench_latency_on_trained_model(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     try:
         model_dir = request.getfixturevalue("trained_model_dir")
