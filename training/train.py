@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "folds": 3,
-    "max_ranker_pairs": 40_000,
+    "max_ranker_pairs": 80_000,
+    "calibration_share": 0.2,
     "lr_alpha": 1.0,
     "lr_min_examples": 2,
     "ranker_iter": 200,
@@ -124,6 +125,7 @@ def train_model(
     estimator = V1Model(
         folds=cfg["folds"],
         max_ranker_pairs=cfg["max_ranker_pairs"],
+        calibration_share=cfg["calibration_share"],
         lr_alpha=cfg["lr_alpha"],
         lr_min_examples=cfg["lr_min_examples"],
         ranker_iter=cfg["ranker_iter"],

@@ -11,6 +11,7 @@ sparse matrix, so scoring a note is a single sparse product. No training note ve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -123,6 +124,36 @@ class SparseCodeClassifier:
             shape=(n_feat, len(self.labels_)),
         )
         self.coef_ = self.coef_T_.T.tocsr()
+        return self
+
+    def average_of(
+        self, folds: Sequence[tuple[list[Any], sp.csr_matrix, np.ndarray]]
+    ) -> SparseCodeClassifier:
+        """Replace the weights with the average of fold models (labels unioned; a label is
+        averaged over the folds that had it). Scores are linear, so this equals averaging the
+        fold models' scores."""
+        union = sorted({c for labels, _, _ in folds for c in labels})
+        col = {c: j for j, c in enumerate(union)}
+        n_feat = folds[0][1].shape[0]
+        total = sp.csr_matrix((n_feat, len(union)), dtype=np.float32)
+        intercept = np.zeros(len(union), dtype=np.float64)
+        seen = np.zeros(len(union), dtype=np.float64)
+        for labels, coef_T, b in folds:
+            idx = np.array([col[c] for c in labels], dtype=np.int64)
+            if idx.size == 0:
+                continue
+            proj = sp.csr_matrix(
+                (np.ones(idx.size, np.float32), (np.arange(idx.size), idx)),
+                shape=(idx.size, len(union)),
+            )
+            total = total + coef_T @ proj
+            intercept[idx] += b
+            seen[idx] += 1
+        scale = sp.diags((1.0 / np.maximum(seen, 1)).astype(np.float32))
+        self.labels_ = union
+        self.coef_T_ = (total @ scale).tocsr().astype(np.float32)
+        self.coef_ = self.coef_T_.T.tocsr()
+        self.intercept_ = (intercept / np.maximum(seen, 1)).astype(np.float32)
         return self
 
     def decision_matrix(self, X: sp.csr_matrix) -> np.ndarray:

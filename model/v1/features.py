@@ -90,8 +90,8 @@ def candidates(
     lr_probs: np.ndarray,
     em: int | None,
     *,
-    lr_top: int = 40,
-    match_top: int = 80,
+    lr_top: int = 50,
+    match_top: int = 100,
 ) -> list[int]:
     """Candidate code indices: top classifier codes, strongest matches and the E/M rule code."""
     chosen: dict[int, None] = {}

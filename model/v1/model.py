@@ -9,6 +9,7 @@ import hashlib
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -62,17 +63,19 @@ class V1Model:
         self,
         *,
         folds: int = 3,
-        calibration_share: float = 0.2,
         lr_alpha: float = 1.0,
         lr_min_examples: int = 2,
-        ranker_iter: int = 300,
+        ranker_iter: int = 200,
+        max_ranker_pairs: int = 80_000,
+        calibration_share: float = 0.2,
         seed: int = 0,
     ) -> None:
         self.folds = folds
-        self.calibration_share = calibration_share
         self.lr_alpha = lr_alpha
         self.lr_min_examples = lr_min_examples
         self.ranker_iter = ranker_iter
+        self.max_ranker_pairs = max_ranker_pairs
+        self.calibration_share = calibration_share
         self.seed = seed
 
     # ------------------------------------------------------------------ fitting
@@ -133,7 +136,17 @@ class V1Model:
         if n < 2 * self.folds:
             raise ValueError(f"need at least {2 * self.folds} training notes, got {n}")
         keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = round(now - clock, 2)
+            clock = now
+
         self._build_dictionary(catalog)
+        lap("dictionary")
         # Gold labels in billable form (header codes roll to their default billable child).
         gold: list[LabelSet] = []
         dropped = 0
@@ -166,6 +179,7 @@ class V1Model:
         analyses = [
             analyze(t, self.matcher_, self.context_) for t in progress(texts, "analysing notes", n)
         ]
+        lap("analysis")
         label_idx = [{space[c] for c in labels} for labels in gold]
         counts = np.zeros(len(space), dtype=np.float32)
         for s in label_idx:
@@ -176,11 +190,14 @@ class V1Model:
         lr_rows: list[dict[int, tuple[float, float, int]]] = [dict() for _ in range(n)]
         clf = self._new_classifier()
         X_text = clf.fit_vectorizers(texts, key_texts)
+        fold_models: list[tuple[list[Any], Any, np.ndarray]] = []
         for f in progress(range(self.folds), "out-of-fold classifiers", self.folds):
             tr = np.nonzero(fold_of != f)[0]
             te = np.nonzero(fold_of == f)[0]
             clf.fit_matrix(X_text[tr], [{self.code_space_[c] for c in label_idx[i]} for i in tr])
             self._fill_lr(clf, clf.decision_matrix(X_text[te]), te, lr_rows)
+            fold_models.append((list(clf.labels_), clf.coef_T_, clf.intercept_))
+        lap("classifiers")
         X_parts, y_parts, note_of = [], [], []
         for i in progress(range(n), "candidate features", n):
             prior = counts.copy()
@@ -190,9 +207,15 @@ class V1Model:
             X_parts.append(X)
             y_parts.append(np.array([c in label_idx[i] for c in cands], dtype=np.int8))
             note_of.append(np.full(len(cands), i))
+        lap("features")
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
         notes_all = np.concatenate(note_of)
+        self.candidate_recall_ = float(
+            sum(int(y.sum()) for y in y_parts) / max(1, sum(len(s) for s in label_idx))
+        )
+        # The ranker learns on most notes; isotonic calibration, thresholds and the accepted band
+        # are fitted on the held-out rest (all of their pairs, never subsampled).
         calib_note = np.array(
             [
                 _stable_fold("cal:" + k, 1000, self.seed) < 1000 * self.calibration_share
@@ -200,15 +223,19 @@ class V1Model:
             ]
         )
         is_cal = calib_note[notes_all]
-        self.candidate_recall_ = float(
-            sum(int(y.sum()) for y in y_parts) / max(1, sum(len(s) for s in label_idx))
-        )
+        rng = np.random.default_rng(self.seed)
+        keep = _subsample(y_all[~is_cal], self.max_ranker_pairs, rng)
         self.ranker_ = CalibratedRanker(max_iter=self.ranker_iter, random_state=self.seed)
-        self.ranker_.fit(X_all[~is_cal], y_all[~is_cal])
-        self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
+        for _ in progress(range(1), "ranker", 1):
+            self.ranker_.fit(X_all[~is_cal][keep], y_all[~is_cal][keep])
+            self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
+        lap("ranker")
         self.training_stats_ = {
+            "timings_s": timings,
             "notes": n,
+            "ranker_pairs": int(keep.sum()),
             "calibration_notes": int(calib_note.sum()),
+            "calibration_pairs": int(is_cal.sum()),
             "pairs": int(len(y_all)),
             "positive_pairs": int(y_all.sum()),
             "candidate_recall": self.candidate_recall_,
@@ -220,10 +247,9 @@ class V1Model:
         self.category_prior_ = np.bincount(
             self.table_.category, weights=counts, minlength=int(self.table_.category.max()) + 1
         ).astype(np.float32)
-        for _ in progress(range(1), "final classifier", 1):
-            self.classifier_ = clf.fit_matrix(
-                X_text, [{self.code_space_[c] for c in s} for s in label_idx]
-            )
+        # The served classifier averages the fold models (the same models that produced the
+        # ranker's training features), so inference features match training features.
+        self.classifier_ = clf.average_of(fold_models)
         self.lr_code_index_ = np.array(
             [space[_split(c)] for c in self.classifier_.labels_], dtype=np.int32
         )
@@ -390,6 +416,17 @@ class V1Model:
             if score > best_score:
                 best, best_score = (s, e), score
         return snap_to_words(text, *best)
+
+
+def _subsample(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Keep every positive pair and a seeded random share of negatives, at most `cap` in all."""
+    keep = np.ones(len(y), dtype=bool)
+    neg = np.nonzero(y == 0)[0]
+    room = max(cap - int(y.sum()), 0)
+    if len(neg) > room:
+        drop = rng.choice(neg, size=len(neg) - room, replace=False)
+        keep[drop] = False
+    return keep
 
 
 def _split(label: Any) -> tuple[str, str]:
