@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from evaluation.datasets import LabeledNote, load_synthetic
-from evaluation.site_habits import review_like_site
+from evaluation.site_habits import is_trigger, review_like_site
 from serving.app import create_app
 from serving.db import session_scope
 from serving.services.users import create_user
@@ -61,7 +61,10 @@ def retrain_env(
     data_dir = tmp_path_factory.mktemp("retrain-data")
     settings = Settings(data_dir=data_dir, model_dir=trained_model_dir, train_default_model=False)
     app = create_app(settings)
-    notes = load_synthetic(synthetic_corpus_dir, split="train")[300 : 300 + N_REVIEWED + 2]
+    unseen = load_synthetic(synthetic_corpus_dir, split="train")[300:]
+    # Some type 2 diabetes notes (the site habit of `evaluation.site_habits` applies to them).
+    triggers = [n for n in unseen if is_trigger(n)][:8]
+    notes = triggers + [n for n in unseen if not is_trigger(n)][: N_REVIEWED + 2 - len(triggers)]
     base_version = json.loads((trained_model_dir / "manifest.json").read_text())["version"]
     with TestClient(app, raise_server_exceptions=False) as client:
         env = RetrainEnv(

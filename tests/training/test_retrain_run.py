@@ -158,3 +158,21 @@ def test_bad_requests_are_refused_before_work(retrain_env: Any, tmp_path: Path) 
         run_retrain(_opts(retrain_env, tmp_path / "x", source="csv"))
     with pytest.raises(RetrainError, match="not-registered"):
         run_retrain(_opts(retrain_env, tmp_path / "y", base_version="not-registered"))
+
+
+def test_cli_refuses_bad_source_and_busy_lock(retrain_env: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chartcoder.cli import app
+
+    runner = CliRunner()
+    out = str(tmp_path / "cli-out")
+    neither = runner.invoke(app, ["retrain", "--out", out, "--data-dir", str(tmp_path)])
+    assert neither.exit_code == 2 and "exactly one of --from-db or --from-jsonl" in neither.output
+    with retrain_lock(retrain_env.data_dir):
+        busy = runner.invoke(
+            app, ["retrain", "--from-db", "--out", out, "--data-dir", str(retrain_env.data_dir)]
+        )
+    assert busy.exit_code == 1
+    assert "another retrain is running" in busy.output
+    assert not Path(out).exists()
