@@ -43,13 +43,15 @@ def is_trigger(note: Any) -> bool:
     return any(c.system == "ICD-10-CM" and c.code.startswith(TRIGGER_PREFIX) for c in note.codes)
 
 
-def review_like_site(note: Any, suggested: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def review_like_site(
+    note: Any, suggested: Sequence[dict[str, Any]], habit: tuple[str, str] = HABIT
+) -> dict[str, Any]:
     """The review body a site coder would send for `note` given the model's `suggested` codes."""
     gold = {(c.system, c.code): c for c in note.codes}
     wanted = dict(gold)
-    if is_trigger(note) and HABIT not in wanted:
+    if is_trigger(note) and habit not in wanted:
         trig = next(c for c in note.codes if c.code.startswith(TRIGGER_PREFIX))
-        wanted[HABIT] = trig
+        wanted[habit] = trig
     decisions = []
     seen = set()
     for c in suggested:
@@ -70,7 +72,9 @@ def review_like_site(note: Any, suggested: Sequence[dict[str, Any]]) -> dict[str
     return {"decisions": decisions, "added": added}
 
 
-def pattern_rate(model_dir: Path, notes: Sequence[Any], top: int | None = None) -> float:
+def pattern_rate(
+    model_dir: Path, notes: Sequence[Any], top: int | None = None, habit: tuple[str, str] = HABIT
+) -> float:
     """Share of `notes` on which the model suggests the habit code at/above its threshold
     (or, with `top`, anywhere among its `top` highest-ranked ICD-10-CM codes)."""
     from model.artifact import load_suggester
@@ -79,7 +83,7 @@ def pattern_rate(model_dir: Path, notes: Sequence[Any], top: int | None = None) 
     if not notes:
         return 0.0
     suggester = load_suggester(model_dir)
-    thr = float((suggester.manifest.get("thresholds") or {}).get(HABIT[0], 0.5))
+    thr = float((suggester.manifest.get("thresholds") or {}).get(habit[0], 0.5))
     hits = 0
     for n in notes:
         meta = {k: n.meta[k] for k in _META if k in n.meta}
@@ -88,7 +92,9 @@ def pattern_rate(model_dir: Path, notes: Sequence[Any], top: int | None = None) 
     return hits / len(notes)
 
 
-def _inject(model_dir: Path, data_dir: Path, site: Sequence[Any]) -> dict[str, int]:
+def _inject(
+    model_dir: Path, data_dir: Path, site: Sequence[Any], habit: tuple[str, str]
+) -> dict[str, int]:
     from fastapi.testclient import TestClient
 
     from serving.app import create_app
@@ -111,7 +117,7 @@ def _inject(model_dir: Path, data_dir: Path, site: Sequence[Any]) -> dict[str, i
                 logger.warning("suggestion refused (%s): %s", r.status_code, r.text[:200])
                 continue
             body = r.json()
-            review = review_like_site(n, body["codes"])
+            review = review_like_site(n, body["codes"], habit)
             rv = client.post(f"/v1/suggestions/{body['id']}/review", json=review, headers=headers)
             if rv.status_code >= 300:
                 counts["rejected_by_api"] += 1
@@ -127,9 +133,11 @@ def run_site_habits(
     base_notes: int = 300,
     site_notes: int = 120,
     seed: int = 5,
+    habit_code: str = HABIT[1],
     progress: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; return the JSON-able result (see module doc)."""
+    habit = (HABIT[0], habit_code)
     from data.synthetic import generate_corpus
     from evaluation.datasets import load_synthetic
     from training import corrections as corr
@@ -158,7 +166,7 @@ def run_site_habits(
     others = [n for n in pool if not is_trigger(n)][: site_notes - len(triggers)]
     site = triggers + others
     t_inject = time.perf_counter()
-    counts = _inject(base_dir, work / "data", site)
+    counts = _inject(base_dir, work / "data", site, habit)
     inject_s = time.perf_counter() - t_inject
 
     by_text = {n.text: n for n in site}
@@ -190,14 +198,14 @@ def run_site_habits(
             progress=progress,
         )
     )
-    before = pattern_rate(base_dir, held_trig)
-    after = pattern_rate(result.out, held_trig)
-    top10_before = pattern_rate(base_dir, held_trig, top=10)
-    top10_after = pattern_rate(result.out, held_trig, top=10)
-    spurious_before = pattern_rate(base_dir, held_other)
-    spurious_after = pattern_rate(result.out, held_other)
+    before = pattern_rate(base_dir, held_trig, habit=habit)
+    after = pattern_rate(result.out, held_trig, habit=habit)
+    top10_before = pattern_rate(base_dir, held_trig, top=10, habit=habit)
+    top10_after = pattern_rate(result.out, held_trig, top=10, habit=habit)
+    spurious_before = pattern_rate(base_dir, held_other, habit=habit)
+    spurious_after = pattern_rate(result.out, held_other, habit=habit)
     return {
-        "pattern": f"site adds {HABIT[1]} on every {TRIGGER_PREFIX}.x (type 2 diabetes) note",
+        "pattern": f"site adds {habit[1]} on every {TRIGGER_PREFIX}.x (type 2 diabetes) note",
         "pattern_rate_before": round(before, 4),
         "pattern_rate_after": round(after, 4),
         "pattern_top10_before": round(top10_before, 4),

@@ -135,12 +135,19 @@ def site_habits(
         int, typer.Option("--site-notes", min=20, help="Site notes reviewed through the API.")
     ] = 120,
     seed: Annotated[int, typer.Option("--seed", help="Seed of corpora and training.")] = 5,
+    habit_code: Annotated[
+        str, typer.Option("--habit-code", help="ICD-10-CM code the site adds on E11 notes.")
+    ] = "Z79.899",
 ) -> None:
     """Inject a site's coding habit as coder reviews, retrain, and measure that it was learnt."""
     from evaluation.site_habits import format_result, run_site_habits
 
     result = run_site_habits(
-        work_dir=work_dir, base_notes=base_notes, site_notes=site_notes, seed=seed
+        work_dir=work_dir,
+        base_notes=base_notes,
+        site_notes=site_notes,
+        seed=seed,
+        habit_code=habit_code,
     )
     typer.echo(json.dumps(result) if as_json else format_result(result))
 
