@@ -11,6 +11,8 @@ only if
    small evaluation set one extra wrong code is noise, not a regression. Precision is only
    compared where the new version accepted at least one code (no accepted codes cannot be wrong;
    the lost automation is visible in the report's recall column);
+   A system with fewer than `MIN_GOLD_CODES` (20) gold codes in a set is not compared there (too
+   few to tell a regression from noise); the check is listed as skipped;
 2. on the corrections' evaluation part, its overall MAP is higher than the active version's by
    at least `MIN_GAIN` (0.005).
 
@@ -26,6 +28,7 @@ from typing import Any
 MAP_TOLERANCE = 0.01
 ACCEPTED_P_TOLERANCE = 0.01
 MIN_GAIN = 0.005
+MIN_GOLD_CODES = 20
 BENCHMARK = "benchmark"
 CORRECTIONS = "corrections_eval"
 
@@ -45,6 +48,7 @@ class GateDecision:
                 "map": MAP_TOLERANCE,
                 "accepted_precision": ACCEPTED_P_TOLERANCE,
                 "min_gain_corrections_map": MIN_GAIN,
+                "min_gold_codes": MIN_GOLD_CODES,
             },
         }
 
@@ -52,9 +56,11 @@ class GateDecision:
 def headline(report: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """Per system: MAP, accepted precision/recall and how many codes were accepted."""
     out: dict[str, dict[str, float]] = {}
+    gold = dict(report.get("gold_codes") or {})
     for system, m in report["by_system"].items():
         acc = m["accepted"]
         out[system] = {
+            "gold_n": float(gold.get(system, sum(gold.values()))),
             "map": float(m["ranking"]["map"]),
             "accepted_p": float(acc["micro_p"]),
             "accepted_r": float(acc["micro_r"]),
@@ -90,6 +96,15 @@ def decide(
             n = new[set_name].get(system)
             if o is None or n is None:
                 reasons.append(f"{set_name}/{system}: not scored for both versions")
+                continue
+            if n.get("gold_n", MIN_GOLD_CODES) < MIN_GOLD_CODES:
+                checks.append(
+                    {
+                        "check": f"{set_name}/{system}",
+                        "ok": None,
+                        "skipped": (f"only {int(n['gold_n'])} gold codes (< {MIN_GOLD_CODES})"),
+                    }
+                )
                 continue
             check(
                 f"{set_name}/{system}/map",

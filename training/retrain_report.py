@@ -52,7 +52,7 @@ def render_report(
         f"evaluation part {corr['eval_cases']}, {corr['eval_percent']}% by note-id hash; "
         f"{corr['superseded_revisions']} superseded revisions ignored)",
         f"- positive codes {corr['positives']} (of which added by coders {corr['added_codes']}), "
-        f"negative (rejected or replaced) codes {corr['negatives']}",
+        f"negative codes (rejected, replaced, or suggested but left out) {corr['negatives']}",
         f"- base training notes: {w['base_notes']}; each training correction repeated "
         f"{w['repeat']} times (target share {w['target_share']:.0%}; corrections are "
         f"{w['correction_share']:.1%} of the weighted set)",
@@ -69,9 +69,13 @@ def render_report(
         f"Rules: MAP and accepted-code precision not lower than the active version by more than "
         f"{tol['map']} / {tol['accepted_precision']} (precision: or one accepted code's "
         f"worth, 1/n, if larger) on any set and system, and corrections MAP "
-        f"higher by at least {tol['min_gain_corrections_map']}."
+        f"higher by at least {tol['min_gain_corrections_map']}. Systems with fewer than "
+        f"{tol['min_gold_codes']} gold codes in a set are not compared there."
     )
     lines.append("")
+    skipped = [c for c in gate["checks"] if c.get("ok") is None]
+    for c in skipped:
+        lines.append(f"- skipped {c['check']}: {c['skipped']}")
     for reason in gate["reasons"]:
         lines.append(f"- {reason}")
     if diagrams:

@@ -7,7 +7,14 @@ from training.gate import BENCHMARK, CORRECTIONS, MAP_TOLERANCE, decide
 
 
 def _m(map_: float, p: float, n: float = 200.0) -> dict[str, float]:
-    return {"map": map_, "accepted_p": p, "accepted_r": 0.5, "accepted_n": n, "ece": 0.05}
+    return {
+        "map": map_,
+        "accepted_p": p,
+        "accepted_r": 0.5,
+        "accepted_n": n,
+        "ece": 0.05,
+        "gold_n": 100.0,
+    }
 
 
 OLD = {
@@ -83,3 +90,10 @@ def test_missing_corrections_part_and_several_reasons() -> None:
     assert len(decision.reasons) == 2
     assert any("no held-out corrections" in r for r in decision.reasons)
     assert decision.to_dict()["tolerances"]["map"] == MAP_TOLERANCE
+
+
+def test_system_with_too_few_gold_codes_is_skipped() -> None:
+    new = _new(benchmark__CPT__map=0.2, benchmark__CPT__gold_n=5.0)
+    decision = decide(OLD, new)
+    assert decision.promote, decision.reasons
+    assert any(c["ok"] is None and "only 5 gold codes" in c["skipped"] for c in decision.checks)
