@@ -44,8 +44,17 @@ def test_predict_folder_of_notes(tmp_path: Path, trained_model_dir: Path) -> Non
     out = tmp_path / "preds.jsonl"
     result = runner.invoke(
         app,
-        ["predict", "--model", str(trained_model_dir), "--input", str(notes), "--output",
-         str(out), "--top-k", "5"],
+        [
+            "predict",
+            "--model",
+            str(trained_model_dir),
+            "--input",
+            str(notes),
+            "--output",
+            str(out),
+            "--top-k",
+            "5",
+        ],
     )
     assert result.exit_code == 1  # one note was bad
     assert "note empty" in result.output and "empty" in result.output
@@ -66,8 +75,15 @@ def test_predict_jsonl_reports_the_bad_line(tmp_path: Path, trained_model_dir: P
     src.write_text('{"id": "x", "text": "Hypertension."}\n{not json}\n')
     result = runner.invoke(
         app,
-        ["predict", "--model", str(trained_model_dir), "--input", str(src), "--output",
-         str(tmp_path / "o.jsonl")],
+        [
+            "predict",
+            "--model",
+            str(trained_model_dir),
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
     )
     assert result.exit_code == 2
     assert "line 2" in result.output
@@ -78,8 +94,15 @@ def test_predict_rejects_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
     src.write_text('{"id": "x", "text": "Hypertension."}\n')
     result = runner.invoke(
         app,
-        ["predict", "--model", str(tmp_path), "--input", str(src), "--output",
-         str(tmp_path / "o.jsonl")],
+        [
+            "predict",
+            "--model",
+            str(tmp_path),
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
     )
     assert result.exit_code == 2
     assert "manifest.json is missing" in result.output
@@ -93,8 +116,15 @@ def test_evaluate_on_synthetic_prints_table_and_writes_json(
     gold.write_text("\n".join(lines) + "\n")
     result = runner.invoke(
         app,
-        ["evaluate", "--model", str(trained_model_dir), "--synthetic", str(gold), "--out",
-         str(tmp_path / "reports")],
+        [
+            "evaluate",
+            "--model",
+            str(trained_model_dir),
+            "--synthetic",
+            str(gold),
+            "--out",
+            str(tmp_path / "reports"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "MAP" in result.output and "ICD-10-CM" in result.output

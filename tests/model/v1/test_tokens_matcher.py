@@ -96,11 +96,19 @@ def test_em_absent_without_documentation() -> None:
 
 
 def test_accept_threshold_reaches_target_precision() -> None:
-    scores = np.array([0.99, 0.98, 0.97, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
-    y = np.array([1, 1, 1, 1, 0, 1, 0, 0, 1, 0])
-    t, f1, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=2)
-    assert acc == pytest.approx(0.9) and prec == 1.0 and n == 4
+    # 120 correct codes above 0.9, then a band of mixed quality.
+    scores = np.r_[np.linspace(0.99, 0.91, 120), np.linspace(0.85, 0.1, 60)]
+    y = np.r_[np.ones(120, int), np.tile([1, 0], 30)]
+    t, f1, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
+    assert acc == pytest.approx(0.91) and prec == 1.0 and n == 120
     assert 0 < f1 <= 1 and t in scores
+
+
+def test_accept_threshold_needs_more_than_a_lucky_handful() -> None:
+    scores = np.array([0.99, 0.98, 0.97, 0.9, 0.8, 0.7])
+    y = np.array([1, 1, 1, 1, 0, 0])
+    # Four of four correct is not evidence of 95% precision (Wilson lower bound ~0.6).
+    assert _thresholds(scores, y, accept_precision=0.95, min_support=2)[2] == 1.01
 
 
 def test_accept_threshold_is_unreachable_when_precision_never_qualifies() -> None:
