@@ -15,14 +15,8 @@ import pytest
 from serving.services import models as service
 from training import retrain as retrain_mod
 from training.corrections import build_correction_set
-from training.retrain import (
-    LOCK_NAME,
-    RetrainBusyError,
-    RetrainError,
-    RetrainOptions,
-    retrain_lock,
-    run_retrain,
-)
+from training.lock import LOCK_NAME, RetrainBusyError, retrain_lock
+from training.retrain import RetrainError, RetrainOptions, run_retrain
 
 
 def _opts(env: Any, out: Path, **kw: Any) -> RetrainOptions:
