@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis
-from model.v1.em import EMCandidate
+from model.v1.em import EMDocumentation, level_match
 
 SYSTEM_IDS: dict[str, int] = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
 SETTING_IDS: dict[str | None, int] = {"outpatient": 0, "inpatient": 1, "ED": 2, None: 3}
@@ -88,7 +88,7 @@ def candidates(
     analysis: NoteAnalysis,
     lr_codes: np.ndarray,
     lr_probs: np.ndarray,
-    em: int | None,
+    em: list[int],
     *,
     lr_top: int = 50,
     match_top: int = 100,
@@ -102,8 +102,8 @@ def candidates(
     ranked = sorted(analysis.matches.values(), key=lambda m: (-m.coverage, -m.weight))
     for m in ranked[:match_top]:
         chosen[m.code_index] = None
-    if em is not None:
-        chosen[em] = None
+    for code in em:
+        chosen[code] = None
     return list(chosen)
 
 
@@ -114,8 +114,7 @@ def feature_rows(
     table: CodeTable,
     prior: np.ndarray,
     category_prior: np.ndarray,
-    em: EMCandidate | None,
-    em_index: int | None,
+    em: EMDocumentation | None,
     setting: str | None,
 ) -> np.ndarray:
     """One row per candidate, columns in `FEATURE_NAMES` order."""
@@ -140,9 +139,7 @@ def feature_rows(
         siblings = cat_cov[int(table.category[c])]
         sibling_gap = siblings[0] - cov
         sibling_rank = siblings.index(cov) if cov in siblings else len(siblings)
-        em_rule = 0.0
-        if table.is_em[c]:
-            em_rule = 1.0 if em_index == c else -1.0
+        em_rule = level_match(table.codes[c][1], em) if table.is_em[c] else 0.0
         row = [
             lr[0] if lr else 0.0,
             lr[1] if lr else -10.0,

@@ -21,7 +21,7 @@ from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
 from model.v1.analysis import NoteAnalysis, analyze
 from model.v1.classifier import SparseCodeClassifier
-from model.v1.em import em_candidate
+from model.v1.em import documentation, em_codes, implied_codes, level_match
 from model.v1.features import (
     CodeTable,
     build_code_table,
@@ -37,12 +37,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 LabelSet = set[tuple[str, str]]
-
-EM_CODES: frozenset[str] = frozenset(
-    [f"9920{i}" for i in range(2, 6)]
-    + [f"9921{i}" for i in range(1, 6)]
-    + [f"9928{i}" for i in range(1, 6)]
-)
 
 
 def _no_progress(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
@@ -164,7 +158,7 @@ class V1Model:
         for labels in gold:
             for c in labels:
                 space.setdefault(c, len(space))
-        for code in EM_CODES:
+        for code in sorted(em_codes()):
             if catalog.get("CPT", code) is not None:
                 space.setdefault(("CPT", code), len(space))
         self.code_space_ = list(space)
@@ -173,7 +167,7 @@ class V1Model:
             if c not in self.descriptions_:
                 entry = catalog.get(*c)
                 self.descriptions_[c] = entry.description if entry else ""
-        self.table_ = build_code_table(self.code_space_, self.descriptions_, set(EM_CODES))
+        self.table_ = build_code_table(self.code_space_, self.descriptions_, set(em_codes()))
         self.context_ = ContextAnalyzer()
 
         analyses = [
@@ -279,19 +273,21 @@ class V1Model:
         lr: dict[int, tuple[float, float, int]],
         prior: np.ndarray,
     ) -> tuple[np.ndarray, list[int]]:
-        em = em_candidate(text, setting)
-        em_index = self.code_index_.get(("CPT", em.code)) if em else None
+        em = documentation(text)
+        em_extra = [
+            self.code_index_[("CPT", code)]
+            for code in implied_codes(em)
+            if ("CPT", code) in self.code_index_
+        ]
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
-        cands = candidates(analysis, lr_codes, lr_probs, em_index)
+        cands = candidates(analysis, lr_codes, lr_probs, em_extra)
         category_prior = (
             (self.category_prior_ if prior is self.prior_ else _category_prior(self.table_, prior))
             if hasattr(self, "prior_")
             else _category_prior(self.table_, prior)
         )
-        X = feature_rows(
-            analysis, cands, lr, self.table_, prior, category_prior, em, em_index, setting
-        )
+        X = feature_rows(analysis, cands, lr, self.table_, prior, category_prior, em, setting)
         return X, cands
 
     # ---------------------------------------------------------------- inference
@@ -330,7 +326,7 @@ class V1Model:
             per_system[system] = per_system.get(system, 0) + 1
             chosen.append((cands[j], float(scores[j])))
         accepted = self._accepted(chosen)
-        em = em_candidate(text, note.meta.setting)
+        em = documentation(text)
         out = []
         for rank, (c, score) in enumerate(chosen, start=1):
             system, code = self.code_space_[c]
@@ -378,7 +374,7 @@ class V1Model:
         if m is not None:
             spans.append(snap_to_words(text, m.start, m.end))
         system, code = self.code_space_[c]
-        if em is not None and system == "CPT" and code == em.code:
+        if em is not None and system == "CPT" and level_match(code, em) > 0:
             spans.append(snap_to_words(text, em.start, em.end))
         if len(spans) < 2:
             spans.extend(self._lr_evidence(c, text, x_words, limit=3 - len(spans)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.v1.em import em_candidate
+from model.v1.em import documentation, implied_codes, level_match
 from model.v1.lexicon import Phrase, build_phrases
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import _thresholds
@@ -76,23 +76,27 @@ def test_phrase_source_is_recorded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "setting", "code"),
+    ("text", "code"),
     [
-        ("Established patient. Total time spent 32 minutes on the date of service.", None, "99214"),
-        ("New patient visit. Total time 50 minutes.", "outpatient", "99204"),
-        ("Follow-up. Medical decision making: moderate.", None, "99214"),
-        ("ED course. High complexity MDM.", "ED", "99285"),
+        ("Established patient. Total time spent 32 minutes on the date of service.", "99214"),
+        ("New patient visit. Total encounter time 50 minutes.", "99204"),
+        ("Time-based visit: 36 minutes on the date of service.", "98006"),
+        ("Follow-up. Medical decision making: moderate.", "99214"),
+        ("ED course. High complexity MDM.", "99285"),
     ],
 )
-def test_em_level_from_time_or_mdm(text: str, setting: str | None, code: str) -> None:
-    em = em_candidate(text, setting)
-    assert em is not None and em.code == code
-    assert em.start < em.end <= len(text)
+def test_em_level_from_time_or_mdm(text: str, code: str) -> None:
+    doc = documentation(text)
+    assert doc is not None and doc.start < doc.end <= len(text)
+    assert level_match(code, doc) == 1.0
+    assert code in implied_codes(doc)
+    assert level_match("99212", doc) == -1.0  # another level of the office family
 
 
 def test_em_absent_without_documentation() -> None:
-    assert em_candidate("Cough for two days.", None) is None
-    assert em_candidate("Total time 45 minutes.", "inpatient") is None
+    assert documentation("Cough for two days.") is None
+    assert level_match("99214", None) == 0.0
+    assert level_match("71046", documentation("Total time 45 minutes.")) == 0.0
 
 
 def test_accept_threshold_reaches_target_precision() -> None:
