@@ -44,6 +44,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from evaluation._server import wait_until_ready
+
 logger = logging.getLogger(__name__)
 
 TARGET_P95_MS = 500.0
@@ -182,21 +184,7 @@ def spawned_server(
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(
-                        f"chartcoder serve exited with {proc.returncode}; log:\n"
-                        + log_path.read_text(errors="replace")[-3000:]
-                    )
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"server not ready after {startup_timeout:.0f} s")
-                time.sleep(0.5)
+            wait_until_ready(proc, base, log_path, startup_timeout)
             yield base
         finally:
             proc.terminate()
