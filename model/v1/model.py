@@ -93,14 +93,14 @@ class V1Model:
                         header_targets.setdefault(e.description, child)
         synonyms = []
         for code, phrase in synonym_rows():
-            system = (
-                "ICD-10-CM" if not code[:1].isdigit() and catalog.get("ICD-10-CM", code) else None
-            )
-            if system is None:
-                system = "CPT" if catalog.get("CPT", code) else "HCPCS"
-            if catalog.get(system, code) is None or not catalog.get(system, code).billable:
+            if not code[:1].isdigit() and catalog.get("ICD-10-CM", code):
+                syn_system = "ICD-10-CM"
+            else:
+                syn_system = "CPT" if catalog.get("CPT", code) else "HCPCS"
+            entry = catalog.get(syn_system, code)
+            if entry is None or not entry.billable:
                 raise ValueError(f"synonyms.tsv names {code}, which is not a billable code")
-            synonyms.append((system, catalog.normalize(system, code), phrase))
+            synonyms.append((syn_system, catalog.normalize(syn_system, code), phrase))
         phrases = build_phrases(entries, header_targets, synonyms)
         self.matcher_ = PhraseMatcher().fit(phrases)
         self.descriptions_ = descriptions
@@ -176,9 +176,9 @@ class V1Model:
         lap("analysis")
         label_idx = [{space[c] for c in labels} for labels in gold]
         counts = np.zeros(len(space), dtype=np.float32)
-        for s in label_idx:
-            for c in s:
-                counts[c] += 1
+        for idx_set in label_idx:
+            for ci in idx_set:
+                counts[ci] += 1
         fold_of = np.array([_stable_fold(k, self.folds, self.seed) for k in keys])
         key_texts = [a.key_text for a in analyses]
         lr_rows: list[dict[int, tuple[float, float, int]]] = [dict() for _ in range(n)]
@@ -188,15 +188,17 @@ class V1Model:
         for f in progress(range(self.folds), "out-of-fold classifiers", self.folds):
             tr = np.nonzero(fold_of != f)[0]
             te = np.nonzero(fold_of == f)[0]
-            clf.fit_matrix(X_text[tr], [{self.code_space_[c] for c in label_idx[i]} for i in tr])
+            clf.fit_matrix(
+                X_text[tr], [{_label(self.code_space_[ci]) for ci in label_idx[i]} for i in tr]
+            )
             self._fill_lr(clf, clf.decision_matrix(X_text[te]), te, lr_rows)
             fold_models.append((list(clf.labels_), clf.coef_T_, clf.intercept_))
         lap("classifiers")
         X_parts, y_parts, note_of = [], [], []
         for i in progress(range(n), "candidate features", n):
             prior = counts.copy()
-            for c in label_idx[i]:
-                prior[c] -= 1  # leave-one-out prior
+            for ci in label_idx[i]:
+                prior[ci] -= 1  # leave-one-out prior
             X, cands = self._features(analyses[i], texts[i], settings[i], lr_rows[i], prior)
             X_parts.append(X)
             y_parts.append(np.array([c in label_idx[i] for c in cands], dtype=np.int8))
@@ -423,6 +425,10 @@ def _subsample(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
         drop = rng.choice(neg, size=len(neg) - room, replace=False)
         keep[drop] = False
     return keep
+
+
+def _label(code: tuple[str, str]) -> str:
+    return f"{code[0]}|{code[1]}"
 
 
 def _split(label: Any) -> tuple[str, str]:
