@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 class SparseCodeClassifier:
-    """`labels_` is the fixed column order of `decision_function`."""
+    """`labels_` is the fixed column order of `decision_matrix`."""
 
     def __init__(
         self,
@@ -158,9 +158,6 @@ class SparseCodeClassifier:
 
     def decision_matrix(self, X: sp.csr_matrix) -> np.ndarray:
         return np.asarray((X @ self.coef_T_).todense(), dtype=np.float32) + self.intercept_
-
-    def decision_function(self, texts: Sequence[str], key_texts: Sequence[str]) -> np.ndarray:
-        return self.decision_matrix(self.transform(texts, key_texts))
 
     def word_contributions(self, xw: sp.csr_matrix, label_index: int, top: int = 5) -> list[str]:
         """The word n-grams of a note (its word-block row `xw`) that push `label_index` up most."""

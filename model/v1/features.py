@@ -42,7 +42,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_note_chars",
     "log_n_matches",
 )
-CATEGORICAL: tuple[str, ...] = ("match_source", "section_group", "system", "chapter", "setting")
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +20,7 @@ from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
 from model.v1.analysis import NoteAnalysis, analyze
 from model.v1.classifier import SparseCodeClassifier
-from model.v1.em import documentation, em_codes, implied_codes, level_match
+from model.v1.em import EMDocumentation, documentation, em_codes, implied_codes, level_match
 from model.v1.features import (
     CodeTable,
     build_code_table,
@@ -85,10 +84,7 @@ class V1Model:
                         (system, e.code, True, e.description, tuple(e.inclusion_terms), ())
                     )
                 elif system == "ICD-10-CM":
-                    kids = catalog.billable_descendants(e.code)
-                    child = default_billable_child(
-                        [(k, catalog.get(system, k).description) for k in kids[:40]]
-                    )
+                    child = _default_child(catalog, system, e.code)
                     if child:
                         header_targets.setdefault(e.description, child)
         synonyms = []
@@ -104,7 +100,6 @@ class V1Model:
         phrases = build_phrases(entries, header_targets, synonyms)
         self.matcher_ = PhraseMatcher().fit(phrases)
         self.descriptions_ = descriptions
-        self.header_targets_count_ = len(header_targets)
 
     def _to_billable(self, catalog: Any, system: str, code: str) -> str | None:
         entry = catalog.get(system, code)
@@ -112,9 +107,7 @@ class V1Model:
             return None
         if entry.billable:
             return str(entry.code)
-        kids = catalog.billable_descendants(entry.code)
-        child = default_billable_child([(k, catalog.get(system, k).description) for k in kids[:40]])
-        return child
+        return _default_child(catalog, system, entry.code)
 
     def fit(
         self,
@@ -199,7 +192,14 @@ class V1Model:
             prior = counts.copy()
             for ci in label_idx[i]:
                 prior[ci] -= 1  # leave-one-out prior
-            X, cands = self._features(analyses[i], texts[i], settings[i], lr_rows[i], prior)
+            X, cands = self._features(
+                analyses[i],
+                settings[i],
+                lr_rows[i],
+                prior,
+                _category_prior(self.table_, prior),
+                documentation(texts[i]),
+            )
             X_parts.append(X)
             y_parts.append(np.array([c in label_idx[i] for c in cands], dtype=np.int8))
             note_of.append(np.full(len(cands), i))
@@ -270,12 +270,12 @@ class V1Model:
     def _features(
         self,
         analysis: NoteAnalysis,
-        text: str,
         setting: str | None,
         lr: dict[int, tuple[float, float, int]],
         prior: np.ndarray,
+        category_prior: np.ndarray,
+        em: EMDocumentation | None,
     ) -> tuple[np.ndarray, list[int]]:
-        em = documentation(text)
         em_extra = [
             self.code_index_[("CPT", code)]
             for code in implied_codes(em)
@@ -284,11 +284,6 @@ class V1Model:
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
-        category_prior = (
-            (self.category_prior_ if prior is self.prior_ else _category_prior(self.table_, prior))
-            if hasattr(self, "prior_")
-            else _category_prior(self.table_, prior)
-        )
         X = feature_rows(analysis, cands, lr, self.table_, prior, category_prior, em, setting)
         return X, cands
 
@@ -312,7 +307,10 @@ class V1Model:
         logits = self.classifier_.decision_matrix(x_text)[0]
         lr = _lr_dict(logits, self.lr_code_index_)
         x_words = x_text[:, : self.classifier_.n_word_].tocsr()
-        X, cands = self._features(analysis, text, note.meta.setting, lr, self.prior_)
+        em = documentation(text)
+        X, cands = self._features(
+            analysis, note.meta.setting, lr, self.prior_, self.category_prior_, em
+        )
         with threadpool_limits(1, user_api="openmp"):
             scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
         wanted = set(systems) if systems else None
@@ -328,7 +326,6 @@ class V1Model:
             per_system[system] = per_system.get(system, 0) + 1
             chosen.append((cands[j], float(scores[j])))
         accepted = self._accepted(chosen)
-        em = documentation(text)
         out = []
         for rank, (c, score) in enumerate(chosen, start=1):
             system, code = self.code_space_[c]
@@ -427,6 +424,12 @@ def _subsample(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
     return keep
 
 
+def _default_child(catalog: Any, system: str, header: str) -> str | None:
+    """The billable code a header code's signal rolls to (see `default_billable_child`)."""
+    kids = catalog.billable_descendants(header)
+    return default_billable_child([(k, catalog.get(system, k).description) for k in kids[:40]])
+
+
 def _label(code: tuple[str, str]) -> str:
     return f"{code[0]}|{code[1]}"
 
@@ -450,7 +453,3 @@ def _category_prior(table: CodeTable, prior: np.ndarray) -> np.ndarray:
     return np.bincount(
         table.category, weights=prior, minlength=int(table.category.max()) + 1
     ).astype(np.float32)
-
-
-def log1p(x: float) -> float:
-    return math.log1p(x)

@@ -3,8 +3,6 @@ per-system thresholds and the confidence from which a code is marked `accepted`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
@@ -122,7 +120,3 @@ def _thresholds(
         last = int(np.nonzero(ok)[0].max())
         acc, acc_prec, acc_n = float(s[last]), float(precision[last]), int(k[last])
     return threshold, float(f1[best]), acc, acc_prec, acc_n
-
-
-def per_system(values: Sequence[str]) -> dict[str, int]:
-    return {v: i for i, v in enumerate(values)}
