@@ -27,9 +27,7 @@ import logging
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +42,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from evaluation._server import wait_until_ready
+from evaluation._server import free_port, running_server
 
 logger = logging.getLogger(__name__)
 
@@ -140,17 +138,6 @@ def hook_request(hook: str, note: str) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _chartcoder() -> list[str]:
-    exe = shutil.which("chartcoder")
-    return [exe] if exe else [sys.executable, "-m", "chartcoder.cli"]
-
-
 @contextmanager
 def spawned_server(
     model_dir: Path | None, jwks: dict[str, Any], startup_timeout: float
@@ -160,7 +147,7 @@ def spawned_server(
     try:
         clients = folder / "cds-clients.json"
         clients.write_text(json.dumps({"clients": [{"iss": ISS, "jwks": jwks}]}))
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
@@ -168,31 +155,8 @@ def spawned_server(
             "CHARTCODER_CDS_CLIENTS": str(clients),
             "CHARTCODER_PUBLIC_BASE_URL": base,
         }
-        cmd = [
-            *_chartcoder(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(folder),
-        ]
-        if model_dir is not None:
-            cmd += ["--model", str(model_dir)]
-        log_path = folder / "serve.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            wait_until_ready(proc, base, log_path, startup_timeout)
+        with running_server(folder, port, model_dir, env, startup_timeout):
             yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -24,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from evaluation._server import wait_until_ready
+from evaluation._server import chartcoder_cmd, free_port, running_server
 
 logger = logging.getLogger(__name__)
 
@@ -199,17 +198,6 @@ class RssSampler:
 
 
 # ---------------------------------------------------------------------- spawning a server
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _chartcoder() -> list[str]:
-    exe = shutil.which("chartcoder")
-    return [exe] if exe else [sys.executable, "-m", "chartcoder.cli"]
-
-
 @contextmanager
 def spawned_server(
     model_dir: Path | None, data_dir: Path | None, startup_timeout: float
@@ -221,7 +209,7 @@ def spawned_server(
     try:
         added = subprocess.run(
             [
-                *_chartcoder(),
+                *chartcoder_cmd(),
                 "users",
                 "add",
                 "load-bench",
@@ -236,33 +224,10 @@ def spawned_server(
             env=env,
         )
         key = added.stdout.strip().splitlines()[-1].strip()
-        port = _free_port()
-        cmd = [
-            *_chartcoder(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(folder),
-        ]
-        if model_dir is not None:
-            cmd += ["--model", str(model_dir)]
-        log_path = folder / "serve.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(proc, base, log_path, startup_timeout)
+        with running_server(folder, port, model_dir, env, startup_timeout) as proc:
             yield base, key, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
