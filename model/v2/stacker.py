@@ -1,0 +1,116 @@
+"""The ensemble: gradient-boosted trees over v1's calibrated output and the v2 network's scores,
+fitted on notes neither the network nor the v1 model it stacks saw, then isotonic calibration,
+per-system F1 thresholds and the `accepted` band (Wilson lower bound, as in v1)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from threadpoolctl import threadpool_limits
+
+from model.suggestion import SYSTEMS
+from model.v1.ranker import _thresholds
+
+#: Column order of the stacker's features (one row per (note, candidate code)).
+STACK_FEATURES: tuple[str, ...] = (
+    "system",  # index in model.suggestion.SYSTEMS
+    "v1_score",  # v1's calibrated probability, 0 when v1 did not propose the code
+    "v1_log_rank",  # log1p of v1's rank within the system (v1 list length + 1 when absent)
+    "in_v1",  # v1 proposed the code
+    "v1_accepted",  # v1 marked it accepted
+    "v2_logit",  # the network's score
+    "v2_log_rank",  # log1p of the network's rank among the note's candidates of that system
+    "v2_gap",  # v2_logit minus the note's best v2 logit
+    "trained",  # the code had training examples (it owns head residuals)
+    "log_train_count",  # log1p of its training examples
+)
+
+Array = npt.NDArray[np.float64]
+
+
+def _fold(note: int, seed: int) -> int:
+    return hashlib.sha256(f"{seed}:{note}".encode()).digest()[0] % 2
+
+
+class StackedRanker:
+    """Fitted state: `gbm_`, `iso_`, `thresholds_`, `accept_thresholds_`, `validation_`."""
+
+    def __init__(
+        self,
+        *,
+        max_iter: int = 150,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
+        accept_precision: float = 0.95,
+        min_accept_support: int = 20,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.accept_precision = accept_precision
+        self.min_accept_support = min_accept_support
+        self.random_state = random_state
+
+    def _gbm(self) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+
+    def fit(self, X: Array, y: npt.NDArray[np.int8], notes: npt.NDArray[np.int64]) -> StackedRanker:
+        """Cross-fit over two note folds for out-of-sample raw scores (calibration, thresholds),
+        then fit the served trees on every pair."""
+        if X.shape[1] != len(STACK_FEATURES):
+            raise ValueError(f"expected {len(STACK_FEATURES)} stacker features, got {X.shape[1]}")
+        if len(np.unique(y)) < 2:
+            raise ValueError("the stacking notes hold no positive (or no negative) candidate")
+        fold = np.array([_fold(int(n), self.random_state) for n in notes])
+        raw = np.zeros(len(y), dtype=np.float64)
+        with threadpool_limits(1, user_api="openmp"):
+            for f in (0, 1):
+                tr, te = fold != f, fold == f
+                if len(np.unique(y[tr])) < 2 or not te.any():
+                    raw[te] = float(y[tr].mean()) if tr.any() else 0.0
+                    continue
+                raw[te] = self._gbm().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+            self.gbm_ = self._gbm().fit(X, y)
+        self.iso_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+        cal = self.iso_.predict(raw)
+        systems = X[:, 0].astype(int)
+        self.thresholds_: dict[str, float] = {}
+        self.accept_thresholds_: dict[str, float] = {}
+        self.validation_: dict[str, dict[str, float]] = {}
+        for sid, name in enumerate(SYSTEMS):
+            mask = systems == sid
+            t, f1, acc, acc_prec, acc_n = _thresholds(
+                cal[mask], y[mask], self.accept_precision, self.min_accept_support
+            )
+            self.thresholds_[name] = t
+            self.accept_thresholds_[name] = acc
+            self.validation_[name] = {
+                "pairs": float(mask.sum()),
+                "positives": float(y[mask].sum()),
+                "best_f1": f1,
+                "threshold": t,
+                "accept_threshold": acc,
+                "accept_precision": acc_prec,
+                "accepted_pairs": float(acc_n),
+            }
+        return self
+
+    def predict(self, X: Array) -> Array:
+        """Calibrated probabilities, one per row."""
+        if len(X) == 0:
+            return np.zeros(0, dtype=np.float64)
+        with threadpool_limits(1, user_api="openmp"):
+            raw = self.gbm_.predict_proba(X)[:, 1]
+        return np.asarray(self.iso_.predict(raw), dtype=np.float64)

@@ -1,0 +1,131 @@
+"""The fitted v2 model: the suggestion contract, zero-shot candidates, evidence offsets, the
+artifact round trip and the CLI's `--arch` option."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from chartcoder.cli import app
+from model.artifact import load_suggester, read_manifest, save_artifact
+from model.text.note import Note
+from model.text.sentences import split_sentences
+from model.v2.model import V2Model
+from model.v2.stacker import STACK_FEATURES
+
+NOTE = (
+    "CHIEF COMPLAINT: follow-up of blood pressure and diabetes.\n"
+    "HPI: 62 yo man with HTN and type 2 diabetes mellitus. Denies chest pain.\n"
+    "ASSESSMENT AND PLAN:\n"
+    "1. Essential hypertension - continue lisinopril.\n"
+    "2. Acute gouty arthritis of the left great toe - start colchicine.\n"
+    "3. Type 2 diabetes mellitus without complications - A1c today.\n"
+)
+
+
+def test_v2_fit_trains_the_network(fitted_v2: V2Model) -> None:
+    stats = fitted_v2.training_stats_
+    losses = stats["network"]["epoch_loss"]
+    assert losses[-1] < losses[0]
+    assert stats["stacking_notes"] > 0 and stats["stacking_positive_pairs"] > 0
+    assert set(fitted_v2.ranker_.thresholds_) == {"ICD-10-CM", "CPT", "HCPCS"}
+
+
+def test_v2_suggestion_contract_and_evidence_offsets(fitted_v2: V2Model) -> None:
+    note = Note.create(NOTE, id="n1", meta={"setting": "outpatient"})
+    out = fitted_v2.suggest_note(note, model_version="v2-test", top_k=10)
+    assert out.note_id == "n1" and out.codes
+    sentences = split_sentences(NOTE)
+    for system in {c.system for c in out.codes}:
+        codes = [c for c in out.codes if c.system == system]
+        assert len(codes) <= 10
+    ranks = [c.rank for c in out.codes]
+    assert ranks == list(range(1, len(ranks) + 1))
+    for c in out.codes:
+        assert 0.0 <= c.score <= 1.0
+        assert 1 <= len(c.evidence) <= 3
+        for e in c.evidence:
+            assert NOTE[e.start : e.end] == e.text
+            assert any(s.start <= e.start and e.end <= s.end for s in sentences)
+    only_cpt = fitted_v2.suggest_note(note, model_version="v2-test", systems=["CPT"], top_k=5)
+    assert {c.system for c in only_cpt.codes} <= {"CPT"}
+
+
+def test_v2_scores_codes_without_training_examples(fitted_v2: V2Model) -> None:
+    """v1's candidates the network never trained on get a real, description-driven network score
+    (the head's shared part), not a constant."""
+    note = Note.create(NOTE, id="n2")
+    X, cands, _, _ = fitted_v2._candidates(note, fitted_v2.v1_, None)
+    assert X.shape == (len(cands), len(STACK_FEATURES))
+    trained = X[:, STACK_FEATURES.index("trained")] == 1
+    unseen = ~trained
+    assert unseen.sum() >= 2, "the test note should draw candidates outside the trained labels"
+    v2 = X[unseen, STACK_FEATURES.index("v2_logit")]
+    assert np.isfinite(v2).all() and np.ptp(v2) > 0
+    # The score is the head's on the code's own description embedding (no residual).
+    code = cands[int(np.nonzero(unseen)[0][0])]
+    net = fitted_v2.network_
+    states = net.encode(net.chunk(net.tokenize(NOTE)[0]))
+    direct = net.score(states, fitted_v2._embeddings([code]), torch.tensor([-1]))
+    assert float(direct[0]) == pytest.approx(float(v2[0]), abs=1e-4)
+
+
+def test_v2_artifact_round_trip(fitted_v2: V2Model, tmp_path: Path) -> None:
+    note = Note.create(NOTE, id="n3")
+    before = fitted_v2.suggest_note(note, model_version="v2-rt").to_dict()
+    out = save_artifact(
+        fitted_v2,
+        tmp_path / "m",
+        version="v2-rt",
+        config={"arch": "v2"},
+        code_sets={},
+        data={"notes": 90},
+    )
+    manifest = read_manifest(out)
+    assert manifest["model_type"] == "chartcoder-v2"
+    assert set(manifest["accept_thresholds"]) == {"ICD-10-CM", "CPT", "HCPCS"}
+    after = load_suggester(out).suggest(note).to_dict()
+    assert [(c["code"], c["evidence"]) for c in after["codes"]] == [
+        (c["code"], c["evidence"]) for c in before["codes"]
+    ]
+    assert [c["score"] for c in after["codes"]] == pytest.approx(
+        [c["score"] for c in before["codes"]], abs=1e-6
+    )
+    assert NOTE[:40] not in (out / "model.joblib").read_bytes().decode("latin-1")
+
+
+def test_v2_rejects_lazy_embeddings_with_fine_tuned_layers() -> None:
+    with pytest.raises(ValueError, match="train_layers=0"):
+        V2Model(code_embeddings="lazy", train_layers=1).fit(
+            ["a"] * 10, [None] * 10, [set()] * 10, catalog=None
+        )
+
+
+def test_cli_train_rejects_an_unknown_arch(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["train", "--arch", "v3", "--synthetic", str(tmp_path), "--out", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 2
+    assert "--arch" in result.output and "'v3'" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_train_quick_needs_v2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["train", "--quick", "--synthetic", str(tmp_path), "--out", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 2 and "--quick" in result.output
+
+
+def test_training_config_rejects_unknown_keys() -> None:
+    from training.train_v2 import resolve_config
+
+    assert resolve_config(quick=True)["train_layers"] == 0
+    with pytest.raises(ValueError, match="epochz"):
+        resolve_config(overrides={"epochz": 3})
+    assert json.loads(json.dumps(resolve_config()))["v1"]["folds"] >= 2
