@@ -27,10 +27,25 @@ def train(
         str | None, typer.Option(help="Comma-separated CodiEsp splits to use, e.g. 'train'.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed (training is deterministic).")] = 0,
+    arch: Annotated[
+        str,
+        typer.Option(
+            "--arch",
+            help="Model architecture: v1 (sparse + retrieval) or v2 (fine-tuned encoder with "
+            "label-wise attention, stacked with v1).",
+        ),
+    ] = "v1",
+    quick: Annotated[
+        bool, typer.Option("--quick", help="v2 only: a tiny budget for smoke runs (< 10 min).")
+    ] = False,
 ) -> None:
     """Train a suggestion model and write its versioned artifact."""
     from training.train import TrainingError, load_corpora, train_model
 
+    if arch not in ("v1", "v2"):
+        _fail(f"--arch must be 'v1' or 'v2', got {arch!r}")
+    if quick and arch != "v2":
+        _fail("--quick applies to --arch v2 only")
     if synthetic is None and codiesp is None:
         from data.synthetic import generate_corpus
 
@@ -42,10 +57,19 @@ def train(
     try:
         from training.train import DEFAULT_CONFIG
 
-        notes, held_out, data = load_corpora(
-            synthetic, codiesp, splits, max_synthetic=DEFAULT_CONFIG["max_synthetic_train"]
-        )
-        path = train_model(notes, out, seed=seed, data=data, eval_notes=held_out)
+        if arch == "v2":
+            from training.train_v2 import resolve_config, train_model_v2
+
+            cfg = resolve_config(quick)
+            notes, held_out, data = load_corpora(
+                synthetic, codiesp, splits, max_synthetic=cfg["max_synthetic_train"]
+            )
+            path = train_model_v2(notes, out, seed=seed, config=cfg, data=data, eval_notes=held_out)
+        else:
+            notes, held_out, data = load_corpora(
+                synthetic, codiesp, splits, max_synthetic=DEFAULT_CONFIG["max_synthetic_train"]
+            )
+            path = train_model(notes, out, seed=seed, data=data, eval_notes=held_out)
     except (TrainingError, ValueError, OSError) as exc:
         _fail(str(exc))
         return

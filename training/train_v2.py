@@ -1,0 +1,153 @@
+"""Train a v2 model (fine-tuned encoder + label-wise attention, stacked with v1) and write its
+artifact. The corpus loading and artifact format are the v1 ones (`training.train`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from evaluation.datasets import LabeledNote
+from model.artifact import save_artifact
+from training.train import DEFAULT_CONFIG as V1_CONFIG
+from training.train import _evaluate, corpus_hash
+
+log = logging.getLogger(__name__)
+
+#: The shipped recipe (CodiEsp + synthetic must train in under an hour on 2 cores).
+DEFAULT_V2_CONFIG: dict[str, Any] = {
+    "chunk_size": 256,
+    "max_chunks": 32,
+    "train_layers": 1,
+    "epochs": 4,
+    "batch_notes": 8,
+    "lr_head": 1e-3,
+    "lr_encoder": 3e-5,
+    "residual_dropout": 0.3,
+    "stack_share": 0.25,
+    "v1_candidates": 60,
+    "v2_candidates": 30,
+    "stacker_iter": 150,
+    "code_embeddings": "all",
+    "refit_v1": True,
+    "max_synthetic_train": 2000,
+    "max_train_notes": None,
+    "max_eval_notes": 300,
+    "threads": None,
+    "v1": {k: V1_CONFIG[k] for k in ("folds", "max_ranker_pairs", "calibration_share",
+                                     "lr_alpha", "lr_min_examples", "ranker_iter")},
+}  # fmt: skip
+
+#: `--quick`: a CI-sized smoke run (under 10 minutes on 2 cores).
+QUICK_V2_CONFIG: dict[str, Any] = {
+    "train_layers": 0,
+    "epochs": 2,
+    "max_chunks": 4,
+    "code_embeddings": "lazy",
+    "refit_v1": False,
+    "stacker_iter": 60,
+    "max_synthetic_train": 300,
+    "max_train_notes": 300,
+    "max_eval_notes": 40,
+    "v1": {"folds": 2, "ranker_iter": 60},
+}
+
+_MODEL_KEYS = (
+    "chunk_size", "max_chunks", "train_layers", "epochs", "batch_notes", "lr_head", "lr_encoder",
+    "residual_dropout", "stack_share", "v1_candidates", "v2_candidates", "stacker_iter",
+    "code_embeddings", "refit_v1",
+)  # fmt: skip
+
+
+def resolve_config(quick: bool = False, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The default recipe, with `--quick` and explicit overrides applied (nested `v1` merged)."""
+    cfg = json.loads(json.dumps(DEFAULT_V2_CONFIG))
+    for extra in (QUICK_V2_CONFIG if quick else {}, overrides or {}):
+        for k, v in extra.items():
+            if k == "v1":
+                cfg["v1"] = {**cfg["v1"], **v}
+            elif k not in cfg and k != "encoder_path":
+                raise ValueError(f"unknown v2 config key {k!r}")
+            else:
+                cfg[k] = v
+    return cfg
+
+
+def _progress(enabled: bool) -> Any:
+    def wrap(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
+        return tqdm(it, desc=desc, total=total, disable=not enabled, leave=False)
+
+    return wrap
+
+
+def train_model_v2(
+    train: Sequence[LabeledNote],
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    eval_notes: Sequence[LabeledNote] = (),
+    progress: bool = True,
+) -> Path:
+    """Fit a v2 model on `train`, evaluate on `eval_notes` if any, write the artifact."""
+    from model.codesets import get_catalog
+    from model.v2.model import V2Model
+
+    cfg = {**resolve_config(False, None), **(config or {}), "seed": seed}
+    if cfg.get("max_train_notes"):
+        train = list(train)[: cfg["max_train_notes"]]
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg["threads"]))
+    catalog = get_catalog()
+    estimator = V2Model(
+        encoder_path=cfg.get("encoder_path"),
+        v1_params=dict(cfg["v1"]),
+        seed=seed,
+        **{k: cfg[k] for k in _MODEL_KEYS},
+    )
+    started = time.perf_counter()
+    estimator.fit(
+        [n.text for n in train],
+        [n.meta.get("setting") for n in train],
+        [{(c.system, c.code) for c in n.codes} for n in train],
+        catalog=catalog,
+        note_keys=[n.id for n in train],
+        ages=[_age(n.meta.get("age")) for n in train],
+        progress=_progress(progress),
+    )
+    estimator.training_stats_["total_s"] = round(time.perf_counter() - started, 1)
+    data = data or {"notes": len(train), "sha256": corpus_hash(train)}
+    digest = hashlib.sha256(
+        json.dumps({"cfg": cfg, "data": data}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:8]
+    version = f"v2-{dt.datetime.now(dt.UTC):%Y%m%d%H%M}-{digest}"
+    evaluation: dict[str, Any] | None = None
+    report_md: str | None = None
+    if eval_notes:
+        evaluation, report_md = _evaluate(estimator, version, eval_notes, cfg, progress)
+    return save_artifact(
+        estimator,
+        out_dir,
+        version=version,
+        config=cfg,
+        code_sets=dict(catalog.release),
+        data=data,
+        evaluation=evaluation,
+        report_md=report_md,
+    )
+
+
+def _age(raw: Any) -> int | None:
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
