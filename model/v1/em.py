@@ -1,9 +1,16 @@
-"""Evaluation and management (E/M) level from documented total time or medical decision making.
+"""Evaluation and management (E/M) code from the visit's kind and its documented level.
 
-The note's documentation implies a level; each E/M family (office new/established, ED, consults,
-hospital, telehealth) maps that level, by its own time thresholds in `data/em_rules.json`, to one
-code. The ranker gets, for every E/M candidate, whether its level matches what is documented;
-the text classifier decides the family.
+Two questions decide an E/M code, and the note answers both in its own words:
+
+- **Which family** (office new/established, ED, consult, hospital, discharge day, critical care,
+  telehealth, preventive): `visit_families` reads the wording that names the visit (cue patterns
+  kept as data in `data/em_rules.json`) together with the encounter setting.
+- **Which level**: documented total time (each family's own minute thresholds), the medical
+  decision making level, or, for preventive visits, the patient's age band.
+
+The ranker gets, for every E/M candidate, whether its family is the documented one and whether
+its level is; the classifier and the ranker still decide, so a note whose wording the cues miss
+can still be coded from what training taught.
 """
 
 from __future__ import annotations
@@ -15,32 +22,62 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-_TIME_RE = re.compile(
-    r"\b(?:total\s+(?:\w+\s+){0,2}time|time[- ]based\s+visit|time\s+spent|spent)"
-    r"[^.\n\d]{0,40}?(\d{1,3})\s*(?:min|minutes|mins)\b",
+_MIN = r"(?:min|mins|minutes)\b"
+#: "Total time 45 minutes", "time spent: 30 min", "I spent 40 minutes", "Time-based visit: 33 min".
+_TIME_BEFORE = re.compile(
+    r"\b(?:total\s+(?:\w+\s+){0,2}time|time[- ]based\s+visit|time\s+spent|spent|discharge\s+day"
+    r"\s+management|time)[^.\n\d]{0,40}?(\d{1,3})\s*" + _MIN,
+    re.IGNORECASE,
+)
+#: "43 minutes were spent on this encounter", "45 minutes in total", "50 minutes total".
+_TIME_AFTER = re.compile(
+    r"\b(\d{1,3})\s*" + _MIN + r"(?:\s+(?:were|was))?\s+(?:spent|in\s+total|total|of\s+total)",
+    re.IGNORECASE,
+)
+_CRITICAL = re.compile(
+    r"\b(\d{1,3})\s*" + _MIN + r"\s+(?:of\s+)?critical\s+care|\bcritical\s+care\b"
+    r"[^.\n\d]{0,40}?(\d{1,3})\s*" + _MIN,
     re.IGNORECASE,
 )
 _MDM_RE = re.compile(
     r"\b(straightforward|low|moderate|high)(?:\s+(?:complexity|level|risk))?\s*"
-    r"(?:medical\s+decision[- ]making|MDM)\b|\b(?:MDM|medical\s+decision[- ]making)"
-    r"(?:\s+(?:of|was|is))?\s*[:\-]?\s*(straightforward|low|moderate|high)\b",
+    r"(?:medical\s+decision[- ]making|MDM)\b"
+    r"|\b(?:MDM|medical\s+decision[- ]making|decision\s+making)"
+    r"(?:\s+(?:of|was|is|level))?\s*[:\-]?\s*(straightforward|low|moderate|high)\b",
     re.IGNORECASE,
 )
+_AGE_RE = re.compile(
+    r"\b(\d{1,3})[- ](?:year|yr)s?[- ]old\b|\b(\d{1,3})\s?(?:y/?o|yo)\b|\bage[d:]?\s+(\d{1,3})\b"
+    r"|\b(\d{1,2})[- ](?:month|week|day)s?[- ]old\b",
+    re.IGNORECASE,
+)
+SETTINGS_INPATIENT = frozenset({"inpatient"})
 
 
 @dataclass(frozen=True, slots=True)
 class EMDocumentation:
+    """What a note documents for E/M coding.
+
+    `start`/`end` span the statement of time or MDM (or, with neither, the visit-kind cue);
+    `cue_start`/`cue_end` span the wording that named the visit kind (-1 when none).
+    """
+
     minutes: int | None
     mdm: str | None
     start: int
     end: int
+    families: frozenset[str] = frozenset()
+    cue_start: int = -1
+    cue_end: int = -1
+    age: int | None = None
+    critical_minutes: int | None = None
 
 
 @lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     raw = resources.files("model.v1").joinpath("data/em_rules.json").read_text(encoding="utf-8")
     rules: dict[str, Any] = json.loads(raw)
-    for key in ("families", "mdm_levels", "mdm_levels_hospital"):
+    for key in ("families", "mdm_levels", "mdm_levels_hospital", "age_bands", "cues"):
         if key not in rules:
             raise ValueError(f"em_rules.json lacks {key!r}")
     code_family: dict[str, tuple[str, int]] = {}
@@ -48,36 +85,179 @@ def _rules() -> dict[str, Any]:
         for code, level in spec["codes"].items():
             code_family[code] = (family, int(level))
     rules["_code_family"] = code_family
+    compiled: dict[str, re.Pattern[str]] = {}
+    for name in _CUE_NAMES:
+        patterns = rules["cues"].get(name)
+        if not patterns:
+            raise ValueError(f"em_rules.json cues lack {name!r}; needed: {', '.join(_CUE_NAMES)}")
+        try:
+            compiled[name] = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"em_rules.json cues.{name}: bad pattern ({exc})") from exc
+    rules["_cues"] = compiled
     return rules
+
+
+_CUE_NAMES: tuple[str, ...] = (
+    "new",
+    "established",
+    "new_explicit",
+    "established_explicit",
+    "ed",
+    "consult",
+    "discharge",
+    "admission",
+    "hospital_progress",
+    "video",
+    "audio",
+    "preventive",
+    "awv",
+    "problem_visit",
+    "critical_care",
+)
 
 
 def em_codes() -> frozenset[str]:
     return frozenset(_rules()["_code_family"])
 
 
-def documentation(text: str) -> EMDocumentation | None:
-    """Documented total minutes and/or MDM level, with the span that states them."""
-    t = _TIME_RE.search(text)
+def _age(text: str) -> int | None:
+    m = _AGE_RE.search(text)
+    if m is None:
+        return None
+    if m.group(4) is not None:  # months / weeks / days old
+        return 0
+    return int(next(g for g in m.groups() if g is not None))
+
+
+def visit_families(
+    cues: dict[str, re.Match[str]], setting: str | None, *, has_level: bool
+) -> tuple[set[str], re.Match[str] | None]:
+    """The E/M families a note documents, and the cue that named the visit kind.
+
+    Order of precedence (first that applies): an ED setting; telehealth (audio-only or video,
+    whichever the note names first); discharge day; consult (inpatient or outpatient by
+    setting); ED wording (only when the setting is unknown: outpatient notes mention past ED
+    visits); inpatient admission or subsequent day; then office. A preventive visit adds its
+    family (unless it is a Medicare annual wellness visit, coded with HCPCS) and keeps an office
+    family only for a separately identifiable problem visit. Critical care is added when its
+    time is documented.
+    """
+    new_m, est_m = cues.get("new"), cues.get("established")
+    if ("new_explicit" in cues) != ("established_explicit" in cues):
+        is_new = "new_explicit" in cues  # "new patient" / "established patient" said outright
+    else:
+        is_new = new_m is not None and (est_m is None or new_m.start() < est_m.start())
+    status = "new" if is_new else "est"
+    status_cue = new_m if is_new else est_m
+    fams: set[str] = set()
+    kind_cue: re.Match[str] | None = None
+    inpatient = setting in SETTINGS_INPATIENT
+    if setting == "ED":
+        return {"ed"}, cues.get("ed")
+    if "preventive" in cues and "awv" not in cues:
+        fams.add(f"preventive_{status}")
+        kind_cue = cues["preventive"]
+        if "problem_visit" not in cues:
+            return fams, status_cue or kind_cue
+    elif "awv" in cues and "problem_visit" not in cues:
+        return fams, status_cue
+    audio, video = cues.get("audio"), cues.get("video")
+    if audio is not None and (video is None or audio.start() < video.start()):
+        fams.add(f"tele_audio_{status}")
+        kind_cue = audio
+    elif video is not None:
+        fams.add(f"tele_av_{status}")
+        kind_cue = cues["video"]
+    elif "discharge" in cues and setting != "ED":
+        fams.add("discharge")
+        kind_cue = cues["discharge"]
+    elif "consult" in cues:
+        fams.add("consult_in" if inpatient else "consult_out")
+        kind_cue = cues["consult"]
+    elif "ed" in cues and setting is None:
+        fams.add("ed")
+        kind_cue = cues.get("ed")
+    elif inpatient:
+        if "admission" in cues:
+            fams.add("hospital_initial")
+            kind_cue = cues["admission"]
+        else:
+            fams.add("hospital_subseq")
+            kind_cue = cues.get("hospital_progress")
+    elif has_level or status_cue is not None:
+        fams.add(f"office_{status}")
+    return fams, status_cue or kind_cue
+
+
+def documentation(
+    text: str, *, setting: str | None = None, age: int | None = None
+) -> EMDocumentation | None:
+    """Documented time / MDM, the visit families and the spans that state them (None: nothing)."""
+    rules = _rules()
+    t = _TIME_BEFORE.search(text) or _TIME_AFTER.search(text)
     m = _MDM_RE.search(text)
-    if t is None and m is None:
+    cues = {name: hit for name, pat in rules["_cues"].items() if (hit := pat.search(text))}
+    crit = _CRITICAL.search(text) if "critical_care" in cues else None
+    fams, cue = visit_families(cues, setting, has_level=t is not None or m is not None)
+    crit_minutes = None
+    if crit is not None:
+        crit_minutes = int(crit.group(1) or crit.group(2))
+        fams.add("critical_care")
+        if t is not None and t.start() == crit.start():
+            t = None
+    if t is None and m is None and not fams:
         return None
     mdm = (m.group(1) or m.group(2)).lower() if m else None
-    first = min((x for x in (t, m) if x is not None), key=lambda x: x.start())
-    return EMDocumentation(int(t.group(1)) if t else None, mdm, first.start(), first.end())
+    level_hits = [x for x in (t, m, crit) if x is not None]
+    if level_hits:
+        first = min(level_hits, key=lambda x: x.start())
+        start, end = first.start(), first.end()
+    elif cue is not None:
+        start, end = cue.start(), cue.end()
+    else:  # a family from the setting alone (ED, inpatient): nothing in the text to point at
+        start = end = 0
+    if age is None and any(f.startswith("preventive") for f in fams):
+        age = _age(text)
+    return EMDocumentation(
+        minutes=int(t.group(1)) if t else None,
+        mdm=mdm,
+        start=start,
+        end=end,
+        families=frozenset(fams),
+        cue_start=cue.start() if cue else -1,
+        cue_end=cue.end() if cue else -1,
+        age=age,
+        critical_minutes=crit_minutes,
+    )
 
 
 def implied_level(family: str, doc: EMDocumentation) -> int | None:
     rules = _rules()
     spec = rules["families"][family]
+    if family.startswith("preventive"):
+        if doc.age is None:
+            return None
+        for level, (lo, hi) in rules["age_bands"].items():
+            if lo <= doc.age <= hi:
+                return int(level)
+        return None
+    minutes = doc.critical_minutes if family == "critical_care" else doc.minutes
     hospital = family.startswith("hospital")
-    if doc.mdm is not None:
+    if (
+        doc.mdm is not None
+        and family not in ("discharge", "critical_care")
+        and (family == "ed" or minutes is None or not spec["minutes"])
+    ):
         return int(rules["mdm_levels_hospital" if hospital else "mdm_levels"][doc.mdm])
-    if doc.minutes is not None and spec["minutes"]:
+    if minutes is not None and spec["minutes"]:
         chosen = None
         for level, minimum in sorted(spec["minutes"].items(), key=lambda kv: kv[1]):
-            if doc.minutes >= minimum:
+            if minutes >= minimum:
                 chosen = int(level)
         return chosen
+    if doc.mdm is not None and family not in ("discharge", "critical_care"):
+        return int(rules["mdm_levels_hospital" if hospital else "mdm_levels"][doc.mdm])
     return None
 
 
@@ -92,14 +272,26 @@ def level_match(code: str, doc: EMDocumentation | None) -> float:
     return 1.0 if implied == entry[1] else -1.0
 
 
+def family_match(code: str, doc: EMDocumentation | None) -> float:
+    """+1 when an E/M code's family is one the note documents, -1 when the note documents
+    others, 0 when it documents none (or the code is not an E/M code)."""
+    entry = _rules()["_code_family"].get(code)
+    if entry is None or doc is None or not doc.families:
+        return 0.0
+    return 1.0 if entry[0] in doc.families else -1.0
+
+
 def implied_codes(doc: EMDocumentation | None) -> list[str]:
-    """The code of the documented level in every family (candidates for the ranker)."""
+    """Candidates for the ranker: the documented level's code in every family, and every code
+    of a documented family whose level the note does not state."""
     if doc is None:
         return []
     out = []
     for family, spec in _rules()["families"].items():
         level = implied_level(family, doc)
         for code, lv in spec["codes"].items():
-            if level is not None and int(lv) == level:
+            if (level is not None and int(lv) == level) or (
+                level is None and family in doc.families
+            ):
                 out.append(code)
     return out

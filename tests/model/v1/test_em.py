@@ -1,0 +1,118 @@
+"""E/M coding: the visit family from the note's wording and setting, the level from time, MDM
+or age band, and the spans that state them."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.v1.em import documentation, family_match, implied_codes, level_match
+
+
+@pytest.mark.parametrize(
+    ("text", "setting", "age", "code"),
+    [
+        # Office: established vs new, by time thresholds (2021+) or MDM.
+        ("Return visit, established patient. Total time: 32 min.", "outpatient", None, "99214"),
+        (
+            "Initial visit, new patient. 47 minutes were spent on this encounter.",
+            None,
+            None,
+            "99204",
+        ),
+        (
+            "Follow-up visit. Medical decision making of low complexity.",
+            "outpatient",
+            None,
+            "99213",
+        ),
+        # "New patient" said outright beats a follow-up appointment mentioned in the plan.
+        (
+            "Follow-up appointment in 3 months. New patient. Total time 20 minutes.",
+            None,
+            None,
+            "99202",
+        ),
+        # Discharge day management: 30 minutes or less vs more than 30.
+        ("Discharge Summary. Time spent on discharge: 26 minutes.", "inpatient", None, "99238"),
+        ("I spent 47 minutes on the day of discharge.", "inpatient", None, "99239"),
+        # Consults: header line or requesting physician; inpatient vs outpatient by setting.
+        (
+            "Consultation\nRequesting physician: Dr. Ito\nTotal time: 45 min.",
+            "outpatient",
+            None,
+            "99244",
+        ),
+        ("New Consultation\nTotal time: 80 minutes.", "inpatient", None, "99255"),
+        # ED by setting, level from MDM, even when the note names no department.
+        ("Decision making was moderate complexity.", "ED", None, "99284"),
+        # Telehealth: audio-only vs video, whichever is named first.
+        (
+            "Telephone visit; no video available. Established pt. Total time: 25 min.",
+            None,
+            None,
+            "98013",
+        ),
+        ("Synchronous video visit. Established patient. Total time: 35 min.", None, None, "98006"),
+        # Preventive visits: level from the age band (meta age, or the note's "N-year-old").
+        ("Annual physical. Established patient.", "outpatient", 47, "99396"),
+        ("Well-child visit for a 3-year-old boy. New patient.", "outpatient", None, "99382"),
+    ],
+)
+def test_em_family_and_level(text: str, setting: str | None, age: int | None, code: str) -> None:
+    doc = documentation(text, setting=setting, age=age)
+    assert doc is not None
+    assert family_match(code, doc) == 1.0, sorted(doc.families)
+    assert level_match(code, doc) == 1.0
+    assert code in implied_codes(doc)
+    assert 0 <= doc.start <= doc.end <= len(text)
+
+
+def test_em_outpatient_note_mentioning_the_ed_stays_an_office_visit() -> None:
+    text = (
+        "Return visit, established patient. She has not been to the emergency department since "
+        "the last visit. Total time: 25 min."
+    )
+    doc = documentation(text, setting="outpatient")
+    assert doc is not None
+    assert family_match("99213", doc) == 1.0
+    assert family_match("99283", doc) == -1.0  # ED family not documented
+
+
+def test_em_critical_care_time_adds_99291_to_the_ed_visit() -> None:
+    text = "High complexity MDM. Critical care provided for 52 minutes excluding procedures."
+    doc = documentation(text, setting="ED")
+    assert doc is not None and doc.critical_minutes == 52
+    assert family_match("99291", doc) == 1.0 and level_match("99291", doc) == 1.0
+    assert level_match("99285", doc) == 1.0
+    short = documentation("Critical care provided for 20 minutes.", setting="ED")
+    assert short is not None and level_match("99291", short) == 0.0  # under 30 minutes
+
+
+def test_em_medicare_wellness_visit_is_not_a_preventive_medicine_code() -> None:
+    doc = documentation("Annual wellness visit, subsequent. Established patient.", age=70)
+    assert doc is None or not any(f.startswith("preventive") for f in doc.families)
+
+
+def test_em_preventive_with_separate_problem_visit_keeps_both_families() -> None:
+    text = (
+        "Annual physical. Established patient. Separately identifiable problem-oriented visit "
+        "(modifier 25) for the chronic conditions above; MDM moderate."
+    )
+    doc = documentation(text, age=52)
+    assert doc is not None
+    assert family_match("99396", doc) == 1.0 and level_match("99396", doc) == 1.0
+    assert family_match("99214", doc) == 1.0 and level_match("99214", doc) == 1.0
+
+
+def test_em_spans_point_at_the_statements() -> None:
+    text = "Return visit, established patient.\nTotal time: 32 min."
+    doc = documentation(text, setting="outpatient")
+    assert doc is not None
+    assert text[doc.cue_start : doc.cue_end] == "Return visit"
+    assert text[doc.start : doc.end].startswith("Total time: 32 min")
+
+
+def test_em_nothing_documented() -> None:
+    assert documentation("Cough for two days, no fever.", setting="outpatient") is None
+    assert family_match("99214", None) == 0.0
+    assert implied_codes(None) == []
