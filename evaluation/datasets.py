@@ -67,6 +67,9 @@ class LabeledNote:
     distractors: tuple[Distractor, ...] = ()
     #: ICD-10-PCS procedure codes (CodiEsp); kept for completeness, never scored.
     pcs_codes: tuple[str, ...] = ()
+    #: Notes sharing a group share their wording (a synthetic note's template): training keeps a
+    #: group on one side of every internal split. None: the note is its own group.
+    group: str | None = None
 
     def gold_set(self, system: str | None = None) -> set[tuple[str, str]]:
         """The `(system, code)` pairs of the gold codes, optionally of one system."""
@@ -185,7 +188,15 @@ def _synthetic_note(obj: dict[str, Any], where: str) -> LabeledNote:
                 _spans(d.get("evidence"), w, len(text)),
             )
         )
-    return LabeledNote(note_id, text, dict(meta), tuple(codes), tuple(distractors))
+    template = obj.get("template")
+    return LabeledNote(
+        note_id,
+        text,
+        dict(meta),
+        tuple(codes),
+        tuple(distractors),
+        group=f"template:{template}" if isinstance(template, str) and template else None,
+    )
 
 
 def load_synthetic(path: str | Path, split: str | None = None) -> list[LabeledNote]:

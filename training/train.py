@@ -136,7 +136,11 @@ def train_model(
         [n.meta.get("setting") for n in train],
         [{(c.system, c.code) for c in n.codes} for n in train],
         catalog=catalog,
-        note_keys=[n.id for n in train],
+        # Cross-fitting and the calibration hold-out split by group: a synthetic template's notes
+        # stay together, so out-of-fold features and calibration see wording as new as a real
+        # note's (measured on synthetic dev: CPT F1 at threshold 0.57 -> 0.67, ICD 0.52 -> 0.54).
+        note_keys=[n.group or n.id for n in train],
+        ages=[_age(n.meta.get("age")) for n in train],
         progress=_progress(progress),
     )
     data = data or {"notes": len(train), "sha256": corpus_hash(train)}
@@ -188,3 +192,11 @@ def _meta(raw: dict[str, Any]) -> dict[str, Any]:
         k: raw[k] for k in ("setting", "specialty", "age", "sex", "date_of_service") if k in raw
     }
     return keep
+
+
+def _age(raw: Any) -> int | None:
+    """The patient's age in years from note metadata, when it holds a usable number."""
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None

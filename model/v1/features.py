@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis
-from model.v1.em import EMDocumentation, level_match
+from model.v1.em import EMDocumentation, family_match, level_match
+from model.v1.matcher import CodeMatch
 
 SYSTEM_IDS: dict[str, int] = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
 SETTING_IDS: dict[str | None, int] = {"outpatient": 0, "inpatient": 1, "ED": 2, None: 3}
@@ -31,13 +32,17 @@ FEATURE_NAMES: tuple[str, ...] = (
     "mention_position",
     "log_prior",
     "log_category_prior",
+    "log_unmatched_prior",
+    "unmatched_share",
     "system",
     "chapter",
     "unspecified",
     "code_length",
     "sibling_gap",
     "sibling_rank",
+    "dominated_by",
     "em_rule",
+    "em_family",
     "setting",
     "log_note_chars",
     "log_n_matches",
@@ -113,6 +118,7 @@ def feature_rows(
     table: CodeTable,
     prior: np.ndarray,
     category_prior: np.ndarray,
+    unmatched_prior: np.ndarray,
     em: EMDocumentation | None,
     setting: str | None,
 ) -> np.ndarray:
@@ -126,6 +132,7 @@ def feature_rows(
         cat_cov.setdefault(int(table.category[c]), []).append(m.coverage if m else 0.0)
     for v in cat_cov.values():
         v.sort(reverse=True)
+    dominated = _dominated(matches, cands)
     log_chars = math.log1p(len(analysis.text))
     log_matches = math.log1p(len(matches))
     setting_id = SETTING_IDS.get(setting, 3)
@@ -139,6 +146,7 @@ def feature_rows(
         sibling_gap = siblings[0] - cov
         sibling_rank = siblings.index(cov) if cov in siblings else len(siblings)
         em_rule = level_match(table.codes[c][1], em) if table.is_em[c] else 0.0
+        em_family = family_match(table.codes[c][1], em) if table.is_em[c] else 0.0
         row = [
             lr[0] if lr else 0.0,
             lr[1] if lr else -10.0,
@@ -156,16 +164,45 @@ def feature_rows(
             (m.sentence / n_sent) if m else 1.0,
             math.log1p(prior[c]),
             math.log1p(category_prior[table.category[c]]),
+            math.log1p(unmatched_prior[c]),
+            unmatched_prior[c] / (prior[c] + 2.0),
             table.system[c],
             table.chapter[c],
             table.unspecified[c],
             table.code_length[c],
             sibling_gap,
             sibling_rank,
+            dominated.get(c, 0.0),
             em_rule,
+            em_family,
             setting_id,
             log_chars,
             log_matches,
         ]
         rows[i] = row
     return rows
+
+
+def _dominated(matches: dict[int, CodeMatch], cands: Sequence[int]) -> dict[int, float]:
+    """For each fully matched candidate, how many more tokens the longest other fully matched
+    phrase overlapping its mention has (0 when none is longer).
+
+    "Type 2 diabetes mellitus with diabetic polyneuropathy" fully contains the words of "type 2
+    diabetes mellitus": the longer, more specific phrase is the code to assign (a coder codes to
+    the highest specificity documented), so the shorter one is dominated.
+    """
+    full = [m for m in matches.values() if m.coverage >= 0.99]
+    if len(full) < 2:
+        return {}
+    starts = np.array([m.start for m in full])
+    ends = np.array([m.end for m in full])
+    ntok = np.array([m.n_tokens for m in full])
+    out: dict[int, float] = {}
+    for c in cands:
+        m = matches.get(c)
+        if m is None or m.coverage < 0.99:
+            continue
+        overlap = (starts < m.end) & (m.start < ends) & (ntok > m.n_tokens)
+        if overlap.any():
+            out[c] = float(ntok[overlap].max() - m.n_tokens)
+    return out

@@ -20,7 +20,14 @@ from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
 from model.v1.analysis import NoteAnalysis, analyze
 from model.v1.classifier import SparseCodeClassifier
-from model.v1.em import EMDocumentation, documentation, em_codes, implied_codes, level_match
+from model.v1.em import (
+    EMDocumentation,
+    documentation,
+    em_codes,
+    family_match,
+    implied_codes,
+    level_match,
+)
 from model.v1.features import (
     CodeTable,
     build_code_table,
@@ -117,9 +124,11 @@ class V1Model:
         *,
         catalog: Any,
         note_keys: Sequence[str] | None = None,
+        ages: Sequence[int | None] | None = None,
         progress: Progress = _no_progress,
     ) -> V1Model:
         n = len(texts)
+        note_ages = list(ages) if ages is not None else [None] * n
         if n < 2 * self.folds:
             raise ValueError(f"need at least {2 * self.folds} training notes, got {n}")
         keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
@@ -169,9 +178,14 @@ class V1Model:
         lap("analysis")
         label_idx = [{space[c] for c in labels} for labels in gold]
         counts = np.zeros(len(space), dtype=np.float32)
-        for idx_set in label_idx:
+        # Positives the text does not name (no phrase match): codes coders add from context
+        # (drug therapy status, a site's habits, translation gaps) rather than from a mention.
+        unmatched = np.zeros(len(space), dtype=np.float32)
+        for a, idx_set in zip(analyses, label_idx, strict=True):
             for ci in idx_set:
                 counts[ci] += 1
+                if ci not in a.matches:
+                    unmatched[ci] += 1
         fold_of = np.array([_stable_fold(k, self.folds, self.seed) for k in keys])
         key_texts = [a.key_text for a in analyses]
         lr_rows: list[dict[int, tuple[float, float, int]]] = [dict() for _ in range(n)]
@@ -190,15 +204,19 @@ class V1Model:
         X_parts, y_parts, note_of = [], [], []
         for i in progress(range(n), "candidate features", n):
             prior = counts.copy()
+            unmatched_prior = unmatched.copy()
             for ci in label_idx[i]:
-                prior[ci] -= 1  # leave-one-out prior
+                prior[ci] -= 1  # leave-one-out priors
+                if ci not in analyses[i].matches:
+                    unmatched_prior[ci] -= 1
             X, cands = self._features(
                 analyses[i],
                 settings[i],
                 lr_rows[i],
                 prior,
                 _category_prior(self.table_, prior),
-                documentation(texts[i]),
+                unmatched_prior,
+                documentation(texts[i], setting=settings[i], age=note_ages[i]),
             )
             X_parts.append(X)
             y_parts.append(np.array([c in label_idx[i] for c in cands], dtype=np.int8))
@@ -212,12 +230,7 @@ class V1Model:
         )
         # The ranker learns on most notes; isotonic calibration, thresholds and the accepted band
         # are fitted on the held-out rest (all of their pairs, never subsampled).
-        calib_note = np.array(
-            [
-                _stable_fold("cal:" + k, 1000, self.seed) < 1000 * self.calibration_share
-                for k in keys
-            ]
-        )
+        calib_note = _calibration_notes(keys, self.calibration_share, self.seed)
         is_cal = calib_note[notes_all]
         rng = np.random.default_rng(self.seed)
         keep = _subsample(y_all[~is_cal], self.max_ranker_pairs, rng)
@@ -240,6 +253,7 @@ class V1Model:
         }
         # Final classifier and priors on every note.
         self.prior_ = counts
+        self.unmatched_prior_ = unmatched
         self.category_prior_ = np.bincount(
             self.table_.category, weights=counts, minlength=int(self.table_.category.max()) + 1
         ).astype(np.float32)
@@ -274,6 +288,7 @@ class V1Model:
         lr: dict[int, tuple[float, float, int]],
         prior: np.ndarray,
         category_prior: np.ndarray,
+        unmatched_prior: np.ndarray,
         em: EMDocumentation | None,
     ) -> tuple[np.ndarray, list[int]]:
         em_extra = [
@@ -284,7 +299,9 @@ class V1Model:
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
-        X = feature_rows(analysis, cands, lr, self.table_, prior, category_prior, em, setting)
+        X = feature_rows(
+            analysis, cands, lr, self.table_, prior, category_prior, unmatched_prior, em, setting
+        )
         return X, cands
 
     # ---------------------------------------------------------------- inference
@@ -307,9 +324,15 @@ class V1Model:
         logits = self.classifier_.decision_matrix(x_text)[0]
         lr = _lr_dict(logits, self.lr_code_index_)
         x_words = x_text[:, : self.classifier_.n_word_].tocsr()
-        em = documentation(text)
+        em = documentation(text, setting=note.meta.setting, age=note.meta.age)
         X, cands = self._features(
-            analysis, note.meta.setting, lr, self.prior_, self.category_prior_, em
+            analysis,
+            note.meta.setting,
+            lr,
+            self.prior_,
+            self.category_prior_,
+            self.unmatched_prior_,
+            em,
         )
         with threadpool_limits(1, user_api="openmp"):
             scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
@@ -373,8 +396,11 @@ class V1Model:
         if m is not None:
             spans.append(snap_to_words(text, m.start, m.end))
         system, code = self.code_space_[c]
-        if em is not None and system == "CPT" and level_match(code, em) > 0:
-            spans.append(snap_to_words(text, em.start, em.end))
+        if em is not None and system == "CPT" and family_match(code, em) >= 0:
+            if em.cue_start >= 0 and family_match(code, em) > 0:
+                spans.append(snap_to_words(text, em.cue_start, em.cue_end))
+            if level_match(code, em) > 0 and em.end > em.start:
+                spans.append(snap_to_words(text, em.start, em.end))
         if len(spans) < 2:
             spans.extend(self._lr_evidence(c, text, x_words, limit=3 - len(spans)))
         if not spans:
@@ -411,6 +437,17 @@ class V1Model:
             if score > best_score:
                 best, best_score = (s, e), score
         return snap_to_words(text, *best)
+
+
+def _calibration_notes(keys: Sequence[str], share: float, seed: int) -> np.ndarray:
+    """Which notes hold out for calibration: a stable `share` of the keys (note groups). With
+    too few groups for both sides to get notes, each note is its own group."""
+    pick = np.array([_stable_fold("cal:" + k, 1000, seed) < 1000 * share for k in keys])
+    if 0 < pick.sum() < len(keys):
+        return pick
+    return np.array(
+        [_stable_fold(f"cal:{k}:{i}", 1000, seed) < 1000 * share for i, k in enumerate(keys)]
+    )
 
 
 def _subsample(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,62 @@
+"""Ranker features that encode coding rules, and the internal splits training makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from evaluation.datasets import load_synthetic
+from model.v1.features import _dominated
+from model.v1.matcher import CodeMatch
+from model.v1.model import _calibration_notes
+
+
+def _match(code: int, start: int, end: int, n_tokens: int, coverage: float = 1.0) -> CodeMatch:
+    return CodeMatch(code, coverage, 1.0, n_tokens, 0, 0, start, end, 1, coverage)
+
+
+def test_features_shorter_phrase_inside_a_longer_full_match_is_dominated() -> None:
+    # "type 2 diabetes mellitus" (3 tokens) inside "... with diabetic polyneuropathy" (5 tokens).
+    matches = {
+        1: _match(1, 10, 34, 3),
+        2: _match(2, 10, 60, 5),
+        3: _match(3, 100, 120, 2),  # elsewhere in the note: not dominated
+        4: _match(4, 10, 70, 7, coverage=0.6),  # partial: dominates nothing
+    }
+    out = _dominated(matches, [1, 2, 3, 4])
+    assert out == {1: 2.0}
+
+
+def test_features_nothing_dominated_with_one_match() -> None:
+    assert _dominated({1: _match(1, 0, 5, 2)}, [1]) == {}
+
+
+def test_calibration_split_keeps_a_group_together_and_falls_back_with_few_groups() -> None:
+    keys = [f"template:{i % 40}" for i in range(400)]
+    pick = _calibration_notes(keys, 0.2, seed=0)
+    assert 0 < pick.sum() < len(keys)
+    by_group: dict[str, set[bool]] = {}
+    for k, p in zip(keys, pick, strict=True):
+        by_group.setdefault(k, set()).add(bool(p))
+    assert all(len(v) == 1 for v in by_group.values())
+    # One group only: each note becomes its own group, so both sides still get notes.
+    one = _calibration_notes(["template:a"] * 200, 0.2, seed=0)
+    assert 0 < one.sum() < 200
+
+
+def test_synthetic_notes_carry_their_template_as_group(synthetic_corpus_dir: Path) -> None:
+    notes = load_synthetic(synthetic_corpus_dir, split="train")[:50]
+    assert all(n.group and n.group.startswith("template:") for n in notes)
+    assert len({n.group for n in notes}) > 1
+
+
+def test_model_learns_how_often_a_code_is_coded_without_a_mention(trained_model_dir: Path) -> None:
+    est = joblib.load(trained_model_dir / "model.joblib")
+    unmatched, prior = est.unmatched_prior_, est.prior_
+    assert unmatched.shape == prior.shape
+    assert np.all(unmatched <= prior) and np.all(unmatched >= 0)
+    # E/M codes are documented by time or MDM, not named: mostly positives without a match.
+    em = [est.code_index_[("CPT", c)] for c in ("99213", "99214") if ("CPT", c) in est.code_index_]
+    assert any(prior[i] > 0 and unmatched[i] / prior[i] > 0.5 for i in em)
