@@ -1,8 +1,9 @@
 """Tokenisation with character offsets, light normalisation and abbreviation expansion.
 
 Every token keeps the `[start, end)` offsets of the exact note text it came from, so matches and
-evidence map back to the caller's text without any shift. Normalised forms are lower-case, lightly
-stemmed and, for known abbreviations, expanded into several tokens that share the original offsets.
+evidence map back to the caller's text without any shift. Normalised forms are lower-case, spelled
+the US way (ICD-10-CM's wording: "anaemia" → "anemia", "tumour" → "tumor"), lightly stemmed and, for
+known abbreviations, expanded into several tokens that share the original offsets.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-_TOKEN_RE = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:\.\d+)?|[A-Za-z0-9]+(?:/[A-Za-z0-9]+)+")
+# A word may carry slash or ampersand parts ("s/p", "n/v", "N&V", "I&D"): tried whole, then by part.
+_TOKEN_RE = re.compile(r"[A-Za-z]+(?:(?:[/&][A-Za-z]+)+|'[a-z]+)?|\d+(?:\.\d+)?")
+_PART_SEP = re.compile(r"[/&]")
 
 #: Words with no discriminating value in code descriptions or notes.
 STOPWORDS: frozenset[str] = frozenset(
@@ -119,6 +122,128 @@ def stem(word: str) -> str:
     return w
 
 
+_LETTERS = re.compile(r"[a-z]+")
+
+# General British/Commonwealth → US rules for a lower-case word. Infix rules fire anywhere their
+# pattern matches; suffix rules rewrite an ending and keep the inflection after it. Words the rules
+# must leave alone, and irregular words, are data: `data/spelling.tsv`.
+_INFIX_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # leucocyte, leucopenia, leucaemia → leuk- (then -aemia below)
+    (re.compile(r"^leuc(?=[a-z]{3})"), "leuk"),
+    # sulphate, sulphonamide, sulphur → sulf-
+    (re.compile(r"sulph"), "sulf"),
+    # anaemia, haemorrhage, paediatric, aetiology, caecum, paraesthesia; not aer- (aerobic,
+    # aerosol, anaerobic), not a word-final Latin -ae (vertebrae, influenzae, pneumoniae) and not a
+    # prefix joined to an e- word (intraepithelial, paraesophageal, extraembryonic)
+    (
+        re.compile(
+            r"(?<!intr)(?<!extr)(?<!supr)(?<!infr)(?<!ultr)(?<!contr)(?<!par)ae(?=[a-qs-z])"
+            r"|ae(?=sth)"  # but paraesthesia is British para- + aesthesia
+        ),
+        "e",
+    ),
+    # British "oe" where it stands for Greek/Latin oi/oe; never a combining "-o-" before an
+    # e- word (gastroenterology, thromboembolism, hypoechoic, angioedema stay as they are).
+    # oedema, oesophagus, oestrogen
+    (re.compile(r"^oe(?=[a-z]{3})"), "e"),
+    # lymphoedema, myxoedema; gastro-oesophageal or angiooedema written as one word
+    (re.compile(r"(?<=[bcdfghj-np-tv-z])oe(?=dem)|(?<=o)oe(?=dem|soph|str)"), "e"),
+    # foetus, foetal, foetor; coeliac; amoeba, entamoeba, amoebic
+    (re.compile(r"(?<=^f)oe(?=t)|(?<=^c)oe(?=li)|(?<=m)oe(?=b)"), "e"),
+    # diarrhoea, gonorrhoeal, seborrhoeic; dyspnoea, apnoea; homoeopathy, homoeostasis
+    (re.compile(r"(?:(?<=rrh)|(?<=pn))oe(?=[ai])|(?<=hom)oe(?=o)"), "e"),
+)
+#: (pattern, US ending, root ending): group 1 is the word's root, group 2 the inflection after the
+#: ending; the root plus the root ending ("contour", "exercise") is looked up in the keep list.
+_SUFFIX_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    # tumour(s), colour(ed), behavioural, favourable; hour, four, your, pour are too short
+    (
+        re.compile(r"^([a-z]{2,})our(s|ed|ing|al|ally|able|ably|ful|less|ite|ites|ism)?$"),
+        "or",
+        "our",
+    ),
+    # centre(s), litre, millimetre, titre; fibre, calibre ("centred" is listed: "hatred" is not)
+    (re.compile(r"^([a-z]{2,}[tb])re(s)?$"), "er", "re"),
+    # generalised, localisation, immunise, hospitalising; not -wise (otherwise, clockwise)
+    (re.compile(r"^([a-z]{2,}[a-vx-z])is(e|es|ed|ing|er|ers|ation|ations)$"), "iz", "ise"),
+    # analyse, paralysed, dialysing
+    (re.compile(r"^([a-z]{2,})ys(e|ed|ing)$"), "yz", "yse"),
+)
+#: Cheap pre-check: a word none of the rules could touch skips them all.
+_SPELLING_HINT = re.compile(r"ae|oe|our|[tb]re|is|ys|leuc|sulph")
+
+
+@lru_cache(maxsize=1)
+def spelling_exceptions() -> dict[str, str]:
+    """Word → US form from `data/spelling.tsv`; a row mapping a word to itself keeps it as is.
+
+    The rules consult it before firing: the whole word, the word less a plural "-s", and the root
+    form a suffix rule would rewrite ("contoured" keeps its ending because "contour" is listed,
+    "immunocompromised" because "compromise" is), so the list holds irregulars and words the rules
+    must not touch.
+    """
+    path = resources.files("model.v1").joinpath("data/spelling.tsv")
+    return parse_spelling(path.read_text(encoding="utf-8"))
+
+
+def parse_spelling(text: str) -> dict[str, str]:
+    """Validate and read the rows of a `spelling.tsv` text (errors name the line and value)."""
+    out: dict[str, str] = {}
+    for lineno, row in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
+        if not row or row[0].startswith("#"):
+            continue
+        if len(row) != 2:
+            raise ValueError(
+                f"spelling.tsv line {lineno}: expected 'word<TAB>us_form', got {row!r}"
+            )
+        word, us = row[0].strip(), row[1].strip()
+        for value in (word, us):
+            if not _LETTERS.fullmatch(value):
+                raise ValueError(
+                    f"spelling.tsv line {lineno}: {value!r} is not a lower-case word "
+                    "(allowed: letters a-z only)"
+                )
+        if out.get(word, us) != us:
+            raise ValueError(
+                f"spelling.tsv line {lineno}: {word!r} maps to both {out[word]!r} and {us!r}"
+            )
+        out[word] = us
+    return out
+
+
+@lru_cache(maxsize=1)
+def _kept_words() -> tuple[str, ...]:
+    return tuple(word for word, us in spelling_exceptions().items() if word == us)
+
+
+def us_spelling(word: str) -> str:
+    """The US spelling of a lower-case word ("haemorrhage" → "hemorrhage"); others unchanged."""
+    exceptions = spelling_exceptions()
+    known = exceptions.get(word)
+    if known is not None:
+        return known
+    if word[-1:] == "s" and (known := exceptions.get(word[:-1])) is not None:
+        return known + "s"
+    if len(word) < 5 or _SPELLING_HINT.search(word) is None:
+        return word
+    for pattern, us_ending, root_ending in _SUFFIX_RULES:
+        m = pattern.match(word)
+        if m is not None:
+            # "immunocompromised" keeps its ending as "compromise" does
+            if not (m.group(1) + root_ending).endswith(_kept_words()):
+                word = m.group(1) + us_ending + (m.group(2) or "")
+            break
+    for pattern, replacement in _INFIX_RULES:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+@lru_cache(maxsize=1 << 16)
+def normalize_word(raw: str) -> str:
+    """Normalised form of one lower-case word: US spelling, then the stemmer (memoised)."""
+    return stem(us_spelling(raw))
+
+
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, tuple[str, ...]]:
     """Abbreviation → expansion tokens, from `data/abbreviations.tsv` (validated on load)."""
@@ -133,8 +258,11 @@ def abbreviations() -> dict[str, tuple[str, ...]]:
                     f"abbreviations.tsv line {lineno}: expected 'abbreviation<TAB>expansion', "
                     f"got {row!r}"
                 )
-            out[row[0].strip().lower()] = tuple(
-                stem(t) for t in row[1].lower().split() if t not in STOPWORDS
+            key = row[0].strip().lower()
+            if key in out:
+                raise ValueError(f"abbreviations.tsv line {lineno}: {key!r} is listed twice")
+            out[key] = tuple(
+                normalize_word(t) for t in row[1].lower().split() if t not in STOPWORDS
             )
     return out
 
@@ -150,20 +278,19 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
         if expansion is not None:
             out.extend(Token(t, start, end) for t in expansion)
             continue
-        if "/" in raw:  # "s/p", "w/o", "n/v": try whole, then parts
-            parts = raw.split("/")
+        if "/" in raw or "&" in raw:  # "s/p", "w/o", "N&V": whole, then parts
             offset = start
-            for part in parts:
+            for part in _PART_SEP.split(raw):
                 p_exp = abbr.get(part)
                 if p_exp is not None:
                     out.extend(Token(t, offset, offset + len(part)) for t in p_exp)
                 elif keep_stopwords or part not in STOPWORDS:
-                    out.append(Token(stem(part), offset, offset + len(part)))
+                    out.append(Token(normalize_word(part), offset, offset + len(part)))
                 offset += len(part) + 1
             continue
         if not keep_stopwords and raw in STOPWORDS:
             continue
-        out.append(Token(stem(raw), start, end))
+        out.append(Token(normalize_word(raw), start, end))
     return out
 
 
