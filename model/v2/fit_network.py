@@ -60,7 +60,8 @@ def fit_network(
     clock = time.perf_counter()
     net.encoder.eval()
     cache: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-    with torch.inference_mode():
+    # no_grad, not inference_mode: the cached tensors take part in autograd in the epochs.
+    with torch.no_grad():
         for text in progress(texts, "encoding (frozen layers)", len(texts)):
             chunks = net.chunk(net.tokenize(text)[0])
             states = net.bottom(chunks.input_ids, chunks.attention_mask)

@@ -97,3 +97,32 @@ class LabelWiseAttention(nn.Module):
         cos = nn.functional.cosine_similarity(pooled, o[None, :, :], dim=-1, eps=1e-6)  # [B, K]
         scores = self.log_alpha.exp() * cos + b[None, :]
         return scores, attention
+
+    def attributions(
+        self, states: torch.Tensor, label_emb: torch.Tensor, label_idx: torch.Tensor
+    ) -> torch.Tensor:
+        """Attention x gradient-times-input of every token to every code, in closed form.
+
+        states:    [T, H] token states of one note (the head's input)
+        label_emb: [K, H], label_idx: [K] as in `forward`
+        returns:   [K, T] with entry (k, t) = a_kt * (dS_k/dh_t . h_t), the full gradient
+                   (through the pooled vector and through the attention weights)
+
+        With g_k = dS_k/dv_k, r_kt = g_k . h_t and e_kt = a_kt (r_kt - sum_u a_ku r_ku):
+        dS_k/dh_t . h_t = a_kt r_kt + e_kt ((1 - z_t^2) * W h_t) . q_k.
+        """
+        with torch.no_grad():
+            q, o, _ = self._label_vectors(label_emb, label_idx)  # [K, H]
+            linear = states @ self.token_proj.weight.T  # [T, H], W h_t
+            z = torch.tanh(linear + self.token_proj.bias)  # [T, H]
+            attention = torch.softmax(z @ q.T, dim=0).T  # [K, T]
+            pooled = attention @ states  # [K, H]
+            v_norm = pooled.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            o_norm = o.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            cos = (pooled * o).sum(-1, keepdim=True) / (v_norm * o_norm)
+            g = self.log_alpha.exp() * (o / (v_norm * o_norm) - cos * pooled / v_norm**2)
+            r = g @ states.T  # [K, T]
+            e = attention * (r - (attention * r).sum(-1, keepdim=True))
+            through_attention = e * (q @ ((1 - z**2) * linear).T)  # [K, T]
+            result: torch.Tensor = attention * (attention * r + through_attention)
+        return result

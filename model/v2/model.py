@@ -198,11 +198,11 @@ class V2Model:
                 space.setdefault(c, len(space))
         codes = list(space)
         descriptions = [_description(catalog, c) for c in codes]
-        batch = 256
+        step = 4096  # sorted by length inside each step, then embedded 256 at a time
         parts = [
-            net.embed_texts(descriptions[s : s + batch], batch=batch)
+            net.embed_texts(descriptions[s : s + step])
             for s in progress(
-                range(0, len(codes), batch), "code descriptions", -(-len(codes) // batch)
+                range(0, len(codes), step), "code descriptions", -(-len(codes) // step)
             )
         ]
         self.code_row_ = space

@@ -183,22 +183,25 @@ class CodeNetwork:
     def embed_texts(self, texts: Sequence[str], *, batch: int = 256) -> npt.NDArray[np.float32]:
         """Mean-pooled, L2-normalised encoder embeddings of short texts: [N, H]."""
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        if not texts:
+            return out
         limit = self.chunk_size
+        all_ids = [e.ids[:limit] for e in self.tokenizer.encode_batch(list(texts))]
+        # Batches of similar length: little padding to compute.
+        order = sorted(range(len(all_ids)), key=lambda i: len(all_ids[i]))
         with torch.inference_mode():
-            for s in range(0, len(texts), batch):
-                encs = self.tokenizer.encode_batch(list(texts[s : s + batch]))
-                width = max(min(len(e.ids), limit) for e in encs)
-                ids = torch.full((len(encs), width), self._ids["[PAD]"], dtype=torch.long)
-                att = torch.zeros((len(encs), width), dtype=torch.long)
-                for i, e in enumerate(encs):
-                    n = min(len(e.ids), limit)
-                    ids[i, :n] = torch.tensor(e.ids[:n])
-                    att[i, :n] = 1
+            for s in range(0, len(order), batch):
+                rows = order[s : s + batch]
+                width = max(len(all_ids[i]) for i in rows)
+                ids = torch.full((len(rows), width), self._ids["[PAD]"], dtype=torch.long)
+                att = torch.zeros((len(rows), width), dtype=torch.long)
+                for j, i in enumerate(rows):
+                    ids[j, : len(all_ids[i])] = torch.tensor(all_ids[i], dtype=torch.long)
+                    att[j, : len(all_ids[i])] = 1
                 states = self.top(self.bottom(ids, att), att)
                 weights = att.unsqueeze(-1).to(states.dtype)
                 pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-                pooled = nn.functional.normalize(pooled, dim=-1)
-                out[s : s + len(encs)] = pooled.numpy()
+                out[rows] = nn.functional.normalize(pooled, dim=-1).numpy()
         return out
 
     # ------------------------------------------------------------------ scoring
@@ -213,32 +216,16 @@ class CodeNetwork:
         return first
 
     def attributions(
-        self,
-        states: torch.Tensor,
-        label_emb: torch.Tensor,
-        label_idx: torch.Tensor,
-        *,
-        batch: int = 16,
+        self, states: torch.Tensor, label_emb: torch.Tensor, label_idx: torch.Tensor
     ) -> npt.NDArray[np.float32]:
-        """Attention x gradient-times-input of each token to each code: [K, T]."""
+        """Attention x gradient-times-input of each token to each code: [K, T] (closed form, see
+        `LabelWiseAttention.attributions`)."""
         n_codes, n_tokens = int(label_emb.shape[0]), int(states.shape[0])
-        out = np.zeros((n_codes, n_tokens), dtype=np.float32)
         if n_codes == 0 or n_tokens == 0:
-            return out
-        base = states.detach().clone()
-        mask = torch.ones((1, n_tokens), dtype=torch.bool)
-        for s in range(0, n_codes, batch):
-            emb, idx = label_emb[s : s + batch], label_idx[s : s + batch]
-            with torch.enable_grad():
-                x = base.unsqueeze(0).requires_grad_(True)
-                scores, attention = self.head(x, mask, emb, idx)  # [1, k], [1, k, T]
-                k = int(scores.shape[1])
-                eye = torch.eye(k).unsqueeze(1)  # [k, 1, k]
-                (grads,) = torch.autograd.grad(
-                    scores, x, grad_outputs=eye, is_grads_batched=True
-                )  # [k, 1, T, H]
-            grad_input = (grads[:, 0] * base.unsqueeze(0)).sum(-1)  # [k, T]
-            out[s : s + k] = (attention[0].detach() * grad_input).numpy()
+            return np.zeros((n_codes, n_tokens), dtype=np.float32)
+        out: npt.NDArray[np.float32] = (
+            self.head.attributions(states, label_emb, label_idx).numpy().astype(np.float32)
+        )
         return out
 
 

@@ -80,3 +80,36 @@ def test_head_rejects_mismatched_inputs(head: LabelWiseAttention) -> None:
         head(states, mask, emb, torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="states"):
         head(states[0], mask, emb, torch.tensor([0, 1, 2, -1, -1]))
+
+
+def test_fit_network_fine_tunes_top_layers(tiny_encoder_dir) -> None:  # type: ignore[no-untyped-def]
+    """With train_layers=1 the top encoder layer changes and the bottom one does not."""
+    from model.v2.fit_network import fit_network
+    from model.v2.network import CodeNetwork
+
+    net = CodeNetwork.from_pretrained(str(tiny_encoder_dir), 3, chunk_size=16, train_layers=1)
+    before = [p.detach().clone() for p in net.encoder.parameters()]
+    texts = ["essential hypertension on lisinopril " * 3, "type 2 diabetes, a1c 7.2", ""]
+    emb = torch.from_numpy(net.embed_texts(["hypertension", "diabetes", "asthma"]))
+    stats = fit_network(net, texts, [[0], [1], []], emb, epochs=2, batch_notes=2, lr_encoder=1e-2)
+    assert stats["epoch_loss"][-1] < stats["epoch_loss"][0]
+    bottom, top = net.layers[0], net.layers[1]
+    changed = {
+        id(p) for p, b in zip(net.encoder.parameters(), before, strict=True) if not p.equal(b)
+    }
+    assert all(id(p) in changed for p in top.parameters())
+    assert not any(id(p) in changed for p in bottom.parameters())
+
+
+def test_head_attributions_match_autograd(head: LabelWiseAttention) -> None:
+    emb, idx = _labels()
+    states = torch.randn(9, H)
+    x = states.clone().unsqueeze(0).requires_grad_(True)
+    scores, attention = head(x, torch.ones(1, 9, dtype=torch.bool), emb, idx)
+    expected = []
+    for k in range(K):
+        (grad,) = torch.autograd.grad(scores[0, k], x, retain_graph=True)
+        expected.append(attention[0, k].detach() * (grad[0] * states).sum(-1))
+    got = head.attributions(states, emb, idx)
+    assert got.shape == (K, 9)
+    assert torch.allclose(got, torch.stack(expected), atol=1e-5)
