@@ -11,6 +11,7 @@ import numpy as np
 from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis
 from model.v1.em import EMDocumentation, family_match, level_match
 from model.v1.matcher import CodeMatch
+from model.v1.stats import CodeStats
 
 SYSTEM_IDS: dict[str, int] = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
 SETTING_IDS: dict[str | None, int] = {"outpatient": 0, "inpatient": 1, "ED": 2, None: 3}
@@ -34,6 +35,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_category_prior",
     "log_unmatched_prior",
     "unmatched_share",
+    "lr_top_precision",
+    "cooccurrence",
     "system",
     "chapter",
     "unspecified",
@@ -116,9 +119,8 @@ def feature_rows(
     cands: Sequence[int],
     lr_by_code: dict[int, tuple[float, float, int]],
     table: CodeTable,
-    prior: np.ndarray,
-    category_prior: np.ndarray,
-    unmatched_prior: np.ndarray,
+    stats: CodeStats,
+    cooccurrence: np.ndarray,
     em: EMDocumentation | None,
     setting: str | None,
 ) -> np.ndarray:
@@ -133,6 +135,7 @@ def feature_rows(
     for v in cat_cov.values():
         v.sort(reverse=True)
     dominated = _dominated(matches, cands)
+    prior = stats.prior
     log_chars = math.log1p(len(analysis.text))
     log_matches = math.log1p(len(matches))
     setting_id = SETTING_IDS.get(setting, 3)
@@ -163,9 +166,11 @@ def feature_rows(
             analysis.section_of_match.get(c, 11) if m else 11,
             (m.sentence / n_sent) if m else 1.0,
             math.log1p(prior[c]),
-            math.log1p(category_prior[table.category[c]]),
-            math.log1p(unmatched_prior[c]),
-            unmatched_prior[c] / (prior[c] + 2.0),
+            math.log1p(stats.category_prior[table.category[c]]),
+            math.log1p(stats.unmatched[c]),
+            stats.unmatched[c] / (prior[c] + 2.0),
+            stats.top_precision[c],
+            cooccurrence[i],
             table.system[c],
             table.chapter[c],
             table.unspecified[c],

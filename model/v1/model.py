@@ -20,6 +20,7 @@ from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
 from model.v1.analysis import NoteAnalysis, analyze
 from model.v1.classifier import SparseCodeClassifier
+from model.v1.cooccurrence import anchors
 from model.v1.em import (
     EMDocumentation,
     documentation,
@@ -29,7 +30,6 @@ from model.v1.em import (
     level_match,
 )
 from model.v1.features import (
-    CodeTable,
     build_code_table,
     candidates,
     feature_rows,
@@ -37,6 +37,7 @@ from model.v1.features import (
 from model.v1.lexicon import build_phrases, default_billable_child, synonym_rows
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
+from model.v1.stats import TOP_RANK, CodeStats, code_stats
 from model.v1.tokens import snap_to_words
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,15 @@ class V1Model:
         catalog: Any,
         note_keys: Sequence[str] | None = None,
         ages: Sequence[int | None] | None = None,
+        unlabeled: Sequence[LabelSet] | None = None,
         progress: Progress = _no_progress,
     ) -> V1Model:
+        """Fit on notes and their gold codes.
+
+        `unlabeled[i]` names codes whose absence from note i's gold codes says nothing (the
+        note's source never assigns them): their pairs are left out of the ranker's data
+        instead of counting as negatives.
+        """
         n = len(texts)
         note_ages = list(ages) if ages is not None else [None] * n
         if n < 2 * self.folds:
@@ -177,15 +185,6 @@ class V1Model:
         ]
         lap("analysis")
         label_idx = [{space[c] for c in labels} for labels in gold]
-        counts = np.zeros(len(space), dtype=np.float32)
-        # Positives the text does not name (no phrase match): codes coders add from context
-        # (drug therapy status, a site's habits, translation gaps) rather than from a mention.
-        unmatched = np.zeros(len(space), dtype=np.float32)
-        for a, idx_set in zip(analyses, label_idx, strict=True):
-            for ci in idx_set:
-                counts[ci] += 1
-                if ci not in a.matches:
-                    unmatched[ci] += 1
         fold_of = np.array([_stable_fold(k, self.folds, self.seed) for k in keys])
         key_texts = [a.key_text for a in analyses]
         lr_rows: list[dict[int, tuple[float, float, int]]] = [dict() for _ in range(n)]
@@ -201,26 +200,45 @@ class V1Model:
             self._fill_lr(clf, clf.decision_matrix(X_text[te]), te, lr_rows)
             fold_models.append((list(clf.labels_), clf.coef_T_, clf.intercept_))
         lap("classifiers")
+        unknown_idx = [
+            {space[c] for c in unlabeled[i] if c in space} - label_idx[i]
+            if unlabeled is not None and unlabeled[i]
+            else set()
+            for i in range(n)
+        ]
+        matched = [set(a.matches) for a in analyses]
+        lr_top = [{ci for ci, v in row.items() if v[2] < TOP_RANK} for row in lr_rows]
+
+        def stats_over(rows: np.ndarray) -> CodeStats:
+            return code_stats(
+                rows.tolist(),
+                label_idx,
+                matched,
+                lr_top,
+                unknown_idx,
+                self.table_.category,
+                n_codes=len(space),
+                scale=n / max(1, len(rows)),
+            )
+
+        # Out-of-fold code statistics: a note's features never see its own labels.
+        fold_stats = [stats_over(np.nonzero(fold_of != f)[0]) for f in range(self.folds)]
         X_parts, y_parts, note_of = [], [], []
         for i in progress(range(n), "candidate features", n):
-            prior = counts.copy()
-            unmatched_prior = unmatched.copy()
-            for ci in label_idx[i]:
-                prior[ci] -= 1  # leave-one-out priors
-                if ci not in analyses[i].matches:
-                    unmatched_prior[ci] -= 1
             X, cands = self._features(
                 analyses[i],
                 settings[i],
                 lr_rows[i],
-                prior,
-                _category_prior(self.table_, prior),
-                unmatched_prior,
+                fold_stats[fold_of[i]],
                 documentation(texts[i], setting=settings[i], age=note_ages[i]),
             )
+            y = np.array([c in label_idx[i] for c in cands], dtype=np.int8)
+            if unknown_idx[i]:
+                known = np.array([c not in unknown_idx[i] for c in cands], dtype=bool)
+                X, y = X[known], y[known]
             X_parts.append(X)
-            y_parts.append(np.array([c in label_idx[i] for c in cands], dtype=np.int8))
-            note_of.append(np.full(len(cands), i))
+            y_parts.append(y)
+            note_of.append(np.full(len(y), i))
         lap("features")
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
@@ -251,12 +269,8 @@ class V1Model:
             "dropped_labels": dropped,
             "label_space": len(space),
         }
-        # Final classifier and priors on every note.
-        self.prior_ = counts
-        self.unmatched_prior_ = unmatched
-        self.category_prior_ = np.bincount(
-            self.table_.category, weights=counts, minlength=int(self.table_.category.max()) + 1
-        ).astype(np.float32)
+        # Served statistics over every note.
+        self.stats_ = stats_over(np.arange(n))
         # The served classifier averages the fold models (the same models that produced the
         # ranker's training features), so inference features match training features.
         self.classifier_ = clf.average_of(fold_models)
@@ -286,9 +300,7 @@ class V1Model:
         analysis: NoteAnalysis,
         setting: str | None,
         lr: dict[int, tuple[float, float, int]],
-        prior: np.ndarray,
-        category_prior: np.ndarray,
-        unmatched_prior: np.ndarray,
+        stats: CodeStats,
         em: EMDocumentation | None,
     ) -> tuple[np.ndarray, list[int]]:
         em_extra = [
@@ -299,9 +311,8 @@ class V1Model:
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
-        X = feature_rows(
-            analysis, cands, lr, self.table_, prior, category_prior, unmatched_prior, em, setting
-        )
+        cooc = stats.cooccurrence.feature(anchors(analysis), cands)
+        X = feature_rows(analysis, cands, lr, self.table_, stats, cooc, em, setting)
         return X, cands
 
     # ---------------------------------------------------------------- inference
@@ -329,9 +340,7 @@ class V1Model:
             analysis,
             note.meta.setting,
             lr,
-            self.prior_,
-            self.category_prior_,
-            self.unmatched_prior_,
+            self.stats_,
             em,
         )
         with threadpool_limits(1, user_api="openmp"):
@@ -484,9 +493,3 @@ def _lr_dict(logits: np.ndarray, idx: np.ndarray) -> dict[int, tuple[float, floa
     for rank, j in enumerate(order[:200]):
         out[int(idx[j])] = (float(logits[j]), float(logits[j]), rank)
     return out
-
-
-def _category_prior(table: CodeTable, prior: np.ndarray) -> np.ndarray:
-    return np.bincount(
-        table.category, weights=prior, minlength=int(table.category.max()) + 1
-    ).astype(np.float32)

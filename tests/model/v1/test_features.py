@@ -54,7 +54,7 @@ def test_synthetic_notes_carry_their_template_as_group(synthetic_corpus_dir: Pat
 
 def test_model_learns_how_often_a_code_is_coded_without_a_mention(trained_model_dir: Path) -> None:
     est = joblib.load(trained_model_dir / "model.joblib")
-    unmatched, prior = est.unmatched_prior_, est.prior_
+    unmatched, prior = est.stats_.unmatched, est.stats_.prior
     assert unmatched.shape == prior.shape
     assert np.all(unmatched <= prior) and np.all(unmatched >= 0)
     # E/M codes are documented by time or MDM, not named: mostly positives without a match.
