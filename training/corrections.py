@@ -248,6 +248,36 @@ def weighted_training_notes(
     return out
 
 
+def site_only_codes(
+    base: Sequence[LabeledNote],
+    examples: Sequence[CorrectionExample],
+    *,
+    min_cases: int = 5,
+    max_base_rate: float = 0.001,
+) -> set[tuple[str, str]]:
+    """Codes the site's coders assign (in at least `min_cases` training corrections) that the
+    base training data practically never does (in under `max_base_rate` of its notes).
+
+    Such a code lies outside the base data's annotation scheme: a base note without it says
+    nothing about it, so retraining does not count base notes as its negatives (otherwise every
+    base note that looks like the site's cases would teach the ranker the opposite of the
+    site's habit).
+    """
+    site: dict[tuple[str, str], int] = {}
+    for ex in examples:
+        for code in ex.positives:
+            site[code] = site.get(code, 0) + 1
+    base_counts: dict[tuple[str, str], int] = {}
+    for n in base:
+        for c in n.codes:
+            key = (c.system, c.code)
+            base_counts[key] = base_counts.get(key, 0) + 1
+    limit = max_base_rate * len(base)
+    return {
+        code for code, n in site.items() if n >= min_cases and base_counts.get(code, 0) <= limit
+    }
+
+
 def choose_repeat(
     n_base: int, n_corrections: int, *, target_share: float = 0.25, max_repeat: int = 8
 ) -> int:

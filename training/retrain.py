@@ -11,7 +11,8 @@ Steps, in this order (nothing is registered until the last one):
 3. reload the base version's training data from what its manifest records (synthetic corpus
    path and note count, CodiEsp path and splits), or the default synthetic corpus;
 4. train on base notes + each training correction repeated k times (`choose_repeat`) into a
-   temporary folder beside `out`, with the base version's training config;
+   temporary folder beside `out`, with the base version's training config; codes the site
+   assigns but the base data never does (`site_only_codes`) get no negatives from base notes;
 5. score the active version and the new one on the standard benchmark (a fixed synthetic test
    subset) and on the corrections' evaluation part; apply the gate (`training.gate`);
 6. write `lineage.json`, `evaluation.json`, `report.md` and reliability diagrams into the new
@@ -268,6 +269,8 @@ def _run_locked(opts: RetrainOptions, started: float) -> RetrainResult:
         len(base_notes), len(cset.train), target_share=opts.target_share
     )
     train_notes = corr.weighted_training_notes(base_notes, cset.train, repeat)
+    site_codes = corr.site_only_codes(base_notes, cset.train)
+    unlabeled = [site_codes] * len(base_notes) + [set()] * (len(train_notes) - len(base_notes))
     summary = cset.summary()
     corrections_desc = {
         "source": source,
@@ -284,6 +287,7 @@ def _run_locked(opts: RetrainOptions, started: float) -> RetrainResult:
         "base_notes": len(base_notes),
         "correction_notes": len(cset.train),
         "correction_share": n_weighted / max(1, len(train_notes)),
+        "site_only_codes": [f"{system} {code}" for system, code in sorted(site_codes)],
     }
     data = {
         **base_desc,
@@ -315,6 +319,7 @@ def _run_locked(opts: RetrainOptions, started: float) -> RetrainResult:
             config=config,
             data=data,
             progress=opts.progress,
+            unlabeled=unlabeled,
         )
         train_seconds = time.perf_counter() - t0
         version = json.loads((artifact / "manifest.json").read_text())["version"]
