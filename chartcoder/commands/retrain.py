@@ -133,7 +133,7 @@ def site_habits(
     ] = 300,
     site_notes: Annotated[
         int, typer.Option("--site-notes", min=20, help="Site notes reviewed through the API.")
-    ] = 120,
+    ] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Seed of corpora and training.")] = 5,
     habit_code: Annotated[
         str, typer.Option("--habit-code", help="ICD-10-CM code the site adds on E11 notes.")
