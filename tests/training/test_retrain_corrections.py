@@ -16,6 +16,7 @@ from training.corrections import (
     example_from_record,
     part_of,
     read_jsonl,
+    site_only_codes,
     weighted_training_notes,
 )
 
@@ -133,3 +134,29 @@ def test_weighting(db_records: list[dict[str, Any]]) -> None:
     assert len(notes) == 3 * len(cset.train)
     # Every copy of one correction keeps the same note key (one fold, one side of calibration).
     assert len({n.id for n in notes}) == len(cset.train)
+
+
+def test_site_only_codes_are_those_the_base_data_never_assigns(
+    db_records: list[dict[str, Any]],
+) -> None:
+    from evaluation.datasets import GoldCode, LabeledNote
+    from evaluation.site_habits import HABIT
+
+    cset = build_correction_set(db_records)
+    trigger = [e for e in cset.train if HABIT in e.positives]
+    assert trigger, "the fixture's site adds the habit code on its diabetes notes"
+    base = [
+        LabeledNote(f"b{i}", "Type 2 diabetes mellitus.", codes=(GoldCode("ICD-10-CM", "E11.9"),))
+        for i in range(50)
+    ]
+    found = site_only_codes(base, cset.train, min_cases=1)
+    assert HABIT in found
+    assert ("ICD-10-CM", "E11.9") not in found  # the base data codes it: its negatives count
+    # A code seen in only a few reviewed cases is not a habit yet.
+    assert HABIT not in site_only_codes(base, cset.train, min_cases=len(trigger) + 1)
+    # Once the base data assigns it (above the rate), base notes are its negatives again.
+    tagged = [
+        LabeledNote("h", "x", codes=(GoldCode(*HABIT),)),
+        *base,
+    ]
+    assert HABIT not in site_only_codes(tagged, cset.train, min_cases=1, max_base_rate=0.001)
