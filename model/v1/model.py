@@ -404,6 +404,11 @@ class V1Model:
         m = analysis.matches.get(c)
         if m is not None:
             spans.append(snap_to_words(text, m.start, m.end))
+            if m.coverage >= 0.99:
+                # A full mention names the code: its other occurrences are the evidence, and
+                # the classifier's n-grams would only add noise.
+                spans.extend(_repeats(text, *spans[0], limit=2))
+                return _distinct_spans(text, spans)
         system, code = self.code_space_[c]
         if em is not None and system == "CPT" and family_match(code, em) >= 0:
             if em.cue_start >= 0 and family_match(code, em) > 0:
@@ -415,11 +420,7 @@ class V1Model:
         if not spans:
             # Last resort: the sentence sharing most words with the code's description.
             spans.append(self._best_sentence(c, analysis, text))
-        uniq: list[Span] = []
-        for s, e in spans:
-            if e > s and all(not (s < u.end and u.start < e) for u in uniq):
-                uniq.append(Span.of(text, s, e))
-        return tuple(uniq[:3])
+        return _distinct_spans(text, spans)
 
     def _lr_evidence(self, c: int, text: str, x_words: Any, limit: int) -> list[tuple[int, int]]:
         hits = np.nonzero(self.lr_code_index_ == c)[0]
@@ -446,6 +447,30 @@ class V1Model:
             if score > best_score:
                 best, best_score = (s, e), score
         return snap_to_words(text, *best)
+
+
+def _distinct_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[Span, ...]:
+    """At most 3 non-empty, non-overlapping spans, in the given (strength) order."""
+    uniq: list[Span] = []
+    for s, e in spans:
+        if e > s and all(not (s < u.end and u.start < e) for u in uniq):
+            uniq.append(Span.of(text, s, e))
+    return tuple(uniq[:3])
+
+
+def _repeats(text: str, start: int, end: int, *, limit: int) -> list[tuple[int, int]]:
+    """Other occurrences of `text[start:end]` (case-insensitive, whole words), in text order."""
+    mention = text[start:end]
+    if len(mention) < 2 or limit <= 0:
+        return []
+    pattern = re.compile(r"(?<!\w)" + re.escape(mention) + r"(?!\w)", re.IGNORECASE)
+    out = []
+    for hit in pattern.finditer(text):
+        if hit.start() != start:
+            out.append((hit.start(), hit.end()))
+            if len(out) >= limit:
+                break
+    return out
 
 
 def _calibration_notes(keys: Sequence[str], share: float, seed: int) -> np.ndarray:

@@ -60,3 +60,17 @@ def test_model_learns_how_often_a_code_is_coded_without_a_mention(trained_model_
     # E/M codes are documented by time or MDM, not named: mostly positives without a match.
     em = [est.code_index_[("CPT", c)] for c in ("99213", "99214") if ("CPT", c) in est.code_index_]
     assert any(prior[i] > 0 and unmatched[i] / prior[i] > 0.5 for i in em)
+
+
+def test_evidence_repeats_find_other_whole_word_mentions() -> None:
+    from model.v1.model import _distinct_spans, _repeats
+
+    text = "HTN. Plan: HTN stable; HTNx is not it. htn again."
+    first = (0, 3)
+    spans = _repeats(text, *first, limit=5)
+    assert [text[s:e] for s, e in spans] == ["HTN", "htn"]
+    assert spans[0] == (10, 13)
+    assert _repeats(text, *first, limit=1) == [(10, 13)]
+    kept = _distinct_spans(text, [first, (1, 2), *spans, (30, 30)])
+    assert [(s.start, s.end) for s in kept] == [first, (10, 13), spans[1]]
+    assert all(text[s.start : s.end] == s.text for s in kept)
