@@ -69,8 +69,8 @@ def test_evidence_repeats_find_other_whole_word_mentions() -> None:
     first = (0, 3)
     spans = _repeats(text, *first, limit=5)
     assert [text[s:e] for s, e in spans] == ["HTN", "htn"]
-    assert spans[0] == (10, 13)
-    assert _repeats(text, *first, limit=1) == [(10, 13)]
+    assert spans[0] == (11, 14)
+    assert _repeats(text, *first, limit=1) == [(11, 14)]
     kept = _distinct_spans(text, [first, (1, 2), *spans, (30, 30)])
-    assert [(s.start, s.end) for s in kept] == [first, (10, 13), spans[1]]
+    assert [(s.start, s.end) for s in kept] == [first, (11, 14), spans[1]]
     assert all(text[s.start : s.end] == s.text for s in kept)
