@@ -25,6 +25,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "lr_alpha": 1.0,
     "lr_min_examples": 2,
     "ranker_iter": 200,
+    "accept_precision": 0.95,
     "max_synthetic_train": 4000,
     "max_eval_notes": 300,
 }
@@ -130,6 +131,7 @@ def train_model(
         lr_alpha=cfg["lr_alpha"],
         lr_min_examples=cfg["lr_min_examples"],
         ranker_iter=cfg["ranker_iter"],
+        accept_precision=cfg["accept_precision"],
         seed=seed,
     )
     estimator.fit(

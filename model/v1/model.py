@@ -69,6 +69,7 @@ class V1Model:
         ranker_iter: int = 200,
         max_ranker_pairs: int = 80_000,
         calibration_share: float = 0.2,
+        accept_precision: float = 0.95,
         seed: int = 0,
     ) -> None:
         self.folds = folds
@@ -77,6 +78,7 @@ class V1Model:
         self.ranker_iter = ranker_iter
         self.max_ranker_pairs = max_ranker_pairs
         self.calibration_share = calibration_share
+        self.accept_precision = accept_precision
         self.seed = seed
 
     # ------------------------------------------------------------------ fitting
@@ -207,6 +209,10 @@ class V1Model:
             for i in range(n)
         ]
         matched = [set(a.matches) for a in analyses]
+        full = [{c for c, m in a.matches.items() if m.coverage >= 0.99} for a in analyses]
+        flagged = [
+            {c for c in f if any(a.context.get(c, ()))} for a, f in zip(analyses, full, strict=True)
+        ]
         lr_top = [{ci for ci, v in row.items() if v[2] < TOP_RANK} for row in lr_rows]
 
         def stats_over(rows: np.ndarray) -> CodeStats:
@@ -216,6 +222,8 @@ class V1Model:
                 matched,
                 lr_top,
                 unknown_idx,
+                full,
+                flagged,
                 self.table_.category,
                 n_codes=len(space),
                 scale=n / max(1, len(rows)),
@@ -252,7 +260,11 @@ class V1Model:
         is_cal = calib_note[notes_all]
         rng = np.random.default_rng(self.seed)
         keep = _subsample(y_all[~is_cal], self.max_ranker_pairs, rng)
-        self.ranker_ = CalibratedRanker(max_iter=self.ranker_iter, random_state=self.seed)
+        self.ranker_ = CalibratedRanker(
+            max_iter=self.ranker_iter,
+            accept_precision=self.accept_precision,
+            random_state=self.seed,
+        )
         for _ in progress(range(1), "ranker", 1):
             self.ranker_.fit(X_all[~is_cal][keep], y_all[~is_cal][keep])
             self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])

@@ -31,6 +31,8 @@ class CodeStats:
     category_prior: np.ndarray
     unmatched: np.ndarray
     top_precision: np.ndarray
+    match_precision: np.ndarray
+    flagged_precision: np.ndarray
     cooccurrence: CoOccurrence
 
 
@@ -40,6 +42,8 @@ def code_stats(
     matched: Sequence[set[int]],
     lr_top: Sequence[set[int]],
     unknown: Sequence[set[int]],
+    full: Sequence[set[int]],
+    flagged: Sequence[set[int]],
     category: np.ndarray,
     *,
     n_codes: int,
@@ -49,13 +53,32 @@ def code_stats(
 
     `matched[i]`: codes with a phrase match in note i; `lr_top[i]`: codes the classifier ranked
     in its top `TOP_RANK` for note i (out of fold); `unknown[i]`: codes note i says nothing
-    about. `scale` multiplies the counts (n_all / n_used for out-of-fold statistics).
+    about; `full[i]`: codes whose phrase note i matches in full; `flagged[i]`: those of them
+    whose mention carries a context flag (negated, historical, family, hypothetical, ...).
+
+    Precisions are smoothed, `(hits + 1) / (n + 2)`: how often coders assign a code when the
+    classifier ranks it near the top, when the note names it, and when the note names it in a
+    flagged context (a chronic condition in the past history is still coded; a resolved
+    pneumonia is not). `scale` multiplies the counts (n_all / n_used for out-of-fold statistics).
     """
     prior = np.zeros(n_codes, dtype=np.float32)
     unmatched = np.zeros(n_codes, dtype=np.float32)
     hits = np.zeros(n_codes, dtype=np.float32)
     pos = np.zeros(n_codes, dtype=np.float32)
+    m_n = np.zeros(n_codes, dtype=np.float32)
+    m_pos = np.zeros(n_codes, dtype=np.float32)
+    f_n = np.zeros(n_codes, dtype=np.float32)
+    f_pos = np.zeros(n_codes, dtype=np.float32)
     for i in notes:
+        for c in full[i]:
+            if c in unknown[i]:
+                continue
+            is_pos = c in gold[i]
+            m_n[c] += 1
+            m_pos[c] += is_pos
+            if c in flagged[i]:
+                f_n[c] += 1
+                f_pos[c] += is_pos
         for c in gold[i]:
             prior[c] += 1
             if c not in matched[i]:
@@ -75,6 +98,12 @@ def code_stats(
         prior=prior,
         category_prior=category_prior,
         unmatched=unmatched,
-        top_precision=((pos + 1.0) / (hits + 2.0)).astype(np.float32),
+        top_precision=_smoothed(pos, hits),
+        match_precision=_smoothed(m_pos, m_n),
+        flagged_precision=_smoothed(f_pos, f_n),
         cooccurrence=cooc,
     )
+
+
+def _smoothed(hits: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return ((hits + 1.0) / (n + 2.0)).astype(np.float32)
