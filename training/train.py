@@ -20,12 +20,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "folds": 3,
-    "max_ranker_pairs": 80_000,
+    "max_ranker_pairs": 200_000,
     "calibration_share": 0.2,
     "lr_alpha": 1.0,
     "lr_min_examples": 2,
     "ranker_iter": 200,
     "accept_precision": 0.95,
+    "ranker_folds": 3,
     "max_synthetic_train": 4000,
     "max_eval_notes": 300,
 }
@@ -132,6 +133,7 @@ def train_model(
         lr_min_examples=cfg["lr_min_examples"],
         ranker_iter=cfg["ranker_iter"],
         accept_precision=cfg["accept_precision"],
+        ranker_folds=cfg["ranker_folds"],
         seed=seed,
     )
     estimator.fit(

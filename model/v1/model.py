@@ -70,6 +70,7 @@ class V1Model:
         max_ranker_pairs: int = 80_000,
         calibration_share: float = 0.2,
         accept_precision: float = 0.95,
+        ranker_folds: int = 0,
         seed: int = 0,
     ) -> None:
         self.folds = folds
@@ -79,6 +80,7 @@ class V1Model:
         self.max_ranker_pairs = max_ranker_pairs
         self.calibration_share = calibration_share
         self.accept_precision = accept_precision
+        self.ranker_folds = ranker_folds
         self.seed = seed
 
     # ------------------------------------------------------------------ fitting
@@ -254,20 +256,38 @@ class V1Model:
         self.candidate_recall_ = float(
             sum(int(y.sum()) for y in y_parts) / max(1, sum(len(s) for s in label_idx))
         )
-        # The ranker learns on most notes; isotonic calibration, thresholds and the accepted band
-        # are fitted on the held-out rest (all of their pairs, never subsampled).
-        calib_note = _calibration_notes(keys, self.calibration_share, self.seed)
-        is_cal = calib_note[notes_all]
-        rng = np.random.default_rng(self.seed)
-        keep = _subsample(y_all[~is_cal], self.max_ranker_pairs, rng)
         self.ranker_ = CalibratedRanker(
             max_iter=self.ranker_iter,
             accept_precision=self.accept_precision,
             random_state=self.seed,
         )
-        for _ in progress(range(1), "ranker", 1):
-            self.ranker_.fit(X_all[~is_cal][keep], y_all[~is_cal][keep])
-            self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
+        rng = np.random.default_rng(self.seed)
+        if self.ranker_folds:
+            # Cross-fitted: every note's pairs are scored by a ranker that did not learn from
+            # them; calibration, thresholds and the accepted band use all of those scores, and
+            # the served ranker learns from every note.
+            raw = np.zeros(len(y_all))
+            pair_fold = fold_of[notes_all] % self.ranker_folds
+            for f in progress(range(self.ranker_folds), "cross-fitted ranker", self.ranker_folds):
+                rest = pair_fold != f
+                keep = _subsample(y_all[rest], self.max_ranker_pairs, rng)
+                fold_ranker = CalibratedRanker(max_iter=self.ranker_iter, random_state=self.seed)
+                fold_ranker.fit(X_all[rest][keep], y_all[rest][keep])
+                raw[~rest] = fold_ranker.raw_scores(X_all[~rest])
+            keep = _subsample(y_all, self.max_ranker_pairs, rng)
+            self.ranker_.fit(X_all[keep], y_all[keep])
+            self.ranker_.calibrate_scores(raw, y_all, X_all)
+            calib_note = np.ones(n, dtype=bool)
+            is_cal = np.ones(len(y_all), dtype=bool)
+        else:
+            # The ranker learns on most notes; isotonic calibration, thresholds and the accepted
+            # band are fitted on the held-out rest (all of their pairs, never subsampled).
+            calib_note = _calibration_notes(keys, self.calibration_share, self.seed)
+            is_cal = calib_note[notes_all]
+            keep = _subsample(y_all[~is_cal], self.max_ranker_pairs, rng)
+            for _ in progress(range(1), "ranker", 1):
+                self.ranker_.fit(X_all[~is_cal][keep], y_all[~is_cal][keep])
+                self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
         lap("ranker")
         self.training_stats_ = {
             "timings_s": timings,
