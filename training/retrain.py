@@ -14,7 +14,8 @@ Steps, in this order (nothing is registered until the last one):
    temporary folder beside `out`, with the base version's training config; codes the site
    assigns but the base data never does (`site_only_codes`) get no negatives from base notes;
 5. score the active version and the new one on the standard benchmark (a fixed synthetic test
-   subset) and on the corrections' evaluation part; apply the gate (`training.gate`);
+   subset; site-only codes are not judged there, its gold never assigns them) and on the
+   corrections' evaluation part; apply the gate (`training.gate`);
 6. write `lineage.json`, `evaluation.json`, `report.md` and reliability diagrams into the new
    artifact, move it to `out`, register it, and activate it only if the gate passed.
 
@@ -177,11 +178,26 @@ def _predict(suggester: Any, notes: Sequence[LabeledNote]) -> list[dict[str, Any
     return out
 
 
+def drop_unjudged(preds: list[dict[str, Any]], codes: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Predictions without `codes` (ranks renumbered), for a set whose gold never assigns them."""
+    if not codes:
+        return preds
+    out = []
+    for p in preds:
+        kept = [c for c in p["codes"] if (c["system"], c["code"]) not in codes]
+        out.append({**p, "codes": [{**c, "rank": i} for i, c in enumerate(kept, start=1)]})
+    return out
+
+
 def _score(
     model_dir: Path,
     sets: dict[str, list[LabeledNote]],
     out_dir: Path | None = None,
+    unjudged: dict[str, set[tuple[str, str]]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Headline metrics per set. `unjudged[name]`: codes that set's gold never assigns by
+    design (the site-only codes, on the base benchmark): dropped from predictions there, since
+    that set cannot tell whether they are right."""
     from evaluation.harness import evaluate
     from model.artifact import load_suggester
 
@@ -192,9 +208,8 @@ def _score(
     for name, notes in sets.items():
         if not notes:
             continue
-        report = evaluate(
-            _predict(suggester, notes), notes, threshold=thresholds, out_dir=out_dir, name=name
-        )
+        preds = drop_unjudged(_predict(suggester, notes), (unjudged or {}).get(name, set()))
+        report = evaluate(preds, notes, threshold=thresholds, out_dir=out_dir, name=name)
         result[name] = headline(report)
         for key, path in (report.get("files") or {}).items():
             if key.startswith("reliability_png") and out_dir is not None:
@@ -324,8 +339,9 @@ def _run_locked(opts: RetrainOptions, started: float) -> RetrainResult:
         train_seconds = time.perf_counter() - t0
         version = json.loads((artifact / "manifest.json").read_text())["version"]
         sets = {BENCHMARK: bench_notes, CORRECTIONS: [e.note for e in cset.eval]}
-        old, _ = _score(old_path, sets)
-        new, diagrams = _score(artifact, sets, out_dir=artifact / "evaluation")
+        unjudged = {BENCHMARK: site_codes}
+        old, _ = _score(old_path, sets, unjudged=unjudged)
+        new, diagrams = _score(artifact, sets, out_dir=artifact / "evaluation", unjudged=unjudged)
         gate = decide(old, new)
         lineage = {
             "version": version,

@@ -97,3 +97,28 @@ def test_system_with_too_few_gold_codes_is_skipped() -> None:
     decision = decide(OLD, new)
     assert decision.promote, decision.reasons
     assert any(c["ok"] is None and "only 5 gold codes" in c["skipped"] for c in decision.checks)
+
+
+def test_benchmark_does_not_judge_codes_its_gold_never_assigns() -> None:
+    from training.retrain import drop_unjudged
+
+    preds = [
+        {
+            "id": "n1",
+            "codes": [
+                {"system": "ICD-10-CM", "code": "Z79.899", "rank": 1, "score": 0.9},
+                {"system": "ICD-10-CM", "code": "E11.9", "rank": 2, "score": 0.8},
+                {"system": "CPT", "code": "99214", "rank": 3, "score": 0.7},
+            ],
+        }
+    ]
+    out = drop_unjudged(preds, {("ICD-10-CM", "Z79.899")})
+    assert [(c["code"], c["rank"]) for c in out[0]["codes"]] == [("E11.9", 1), ("99214", 2)]
+    assert len(preds[0]["codes"]) == 3  # the input is not modified
+    assert drop_unjudged(preds, set()) is preds
+
+
+def test_pooled_precision_drop_from_a_new_mix_of_systems_does_not_block() -> None:
+    # Each system holds its precision; the pool drops only because more CPT codes are accepted.
+    decision = decide(OLD, _new(benchmark__overall__accepted_p=0.90))
+    assert decision.promote, decision.reasons
