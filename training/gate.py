@@ -6,12 +6,14 @@ only if
 
 1. on every evaluation set and every code system scored there, its MAP is not lower than the
    active version's by more than `MAP_TOLERANCE` (0.01), and the precision of its `accepted`
-   codes is not lower by more than `ACCEPTED_P_TOLERANCE` (0.01) or one accepted code's worth
-   (`1 / n` for the smaller of the two versions' `n` accepted codes), whichever is larger: on a
-   small evaluation set one extra wrong code is noise, not a regression. Precision is compared
-   per code system, not on the pooled "overall" figure (which moves with the mix of systems),
-   and only where the new version accepted at least one code (no accepted codes cannot be wrong;
-   the lost automation is visible in the report's recall column);
+   codes is not lower by more than `ACCEPTED_P_TOLERANCE` (0.01), one accepted code's worth
+   (`1 / n` for the smaller of the two versions' `n` accepted codes), or the sampling noise of
+   the difference of the two precisions (`PRECISION_Z` = 1.645 standard errors, a one-sided 95%
+   bound), whichever is largest: on a small evaluation set one extra wrong code is noise, not a
+   regression (150 accepted codes at precision 0.85 carry a standard error of 0.03 each).
+   Precision is compared per code system, not on the pooled "overall" figure (which moves with
+   the mix of systems), and only where the new version accepted at least one code (no accepted
+   codes cannot be wrong; the lost automation is visible in the report's recall column);
    A system with fewer than `MIN_GOLD_CODES` (50) gold codes in a set is not compared there (too
    few to tell a regression from noise: with 25 gold codes one code moving a few ranks changes
    MAP by 0.04); the check is listed as skipped;
@@ -23,12 +25,14 @@ Otherwise it is registered but not activated, and every failed check is given as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 MAP_TOLERANCE = 0.01
 ACCEPTED_P_TOLERANCE = 0.01
+PRECISION_Z = 1.645
 MIN_GAIN = 0.005
 MIN_GOLD_CODES = 50
 BENCHMARK = "benchmark"
@@ -49,6 +53,7 @@ class GateDecision:
             "tolerances": {
                 "map": MAP_TOLERANCE,
                 "accepted_precision": ACCEPTED_P_TOLERANCE,
+                "accepted_precision_z": PRECISION_Z,
                 "min_gain_corrections_map": MIN_GAIN,
                 "min_gold_codes": MIN_GOLD_CODES,
             },
@@ -121,8 +126,13 @@ def decide(
             # mix of systems (accepting more CPT codes at 0.83 lowers a 0.94 pool even when no
             # system got worse).
             if n_acc > 0 and system != "overall":
-                smallest = max(1.0, min(n_acc, o.get("accepted_n", n_acc) or n_acc))
-                tol = max(precision_tolerance, 1.0 / smallest)
+                o_acc = o.get("accepted_n", n_acc) or n_acc
+                smallest = max(1.0, min(n_acc, o_acc))
+                noise = PRECISION_Z * math.sqrt(
+                    o["accepted_p"] * (1 - o["accepted_p"]) / max(1.0, o_acc)
+                    + n["accepted_p"] * (1 - n["accepted_p"]) / max(1.0, n_acc)
+                )
+                tol = max(precision_tolerance, 1.0 / smallest, noise)
                 check(
                     f"{set_name}/{system}/accepted_precision",
                     n["accepted_p"] >= o["accepted_p"] - tol,

@@ -130,7 +130,7 @@ def site_habits(
     ] = None,
     base_notes: Annotated[
         int, typer.Option("--base-notes", min=50, help="Synthetic notes for the base model.")
-    ] = 300,
+    ] = 1000,
     site_notes: Annotated[
         int, typer.Option("--site-notes", min=20, help="Site notes reviewed through the API.")
     ] = 500,
