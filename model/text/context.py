@@ -324,9 +324,17 @@ class _Scan:
         local = self._local(lo, hi)
         before = [c for c in local if c.end <= ms]
         after = [c for c in local if c.start >= me]
+        # A cue that opens the mention ("history of MI" matched as one mention) modifies it; one
+        # after the mention's first word is part of the diagnosis's own wording ("concussion
+        # without loss of consciousness", "examination without abnormal findings").
         fired = [
-            c for c in local if c.start < me and c.end > ms and c.category in MODIFIERS
-        ]  # cues inside the mention ("history of MI" as one mention)
+            c
+            for c in local
+            if c.start < me
+            and c.end > ms
+            and c.category in MODIFIERS
+            and not _has_word(self.text, ms, c.start)
+        ]
         fired += self._forward(ms, before)
         fired += self._backward(me, after)
         if sidx is not None and not any(c.category != "pseudo" for c in before):

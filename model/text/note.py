@@ -76,11 +76,10 @@ class NoteMeta:
                 )
             setting = norm
         age = raw.get("age")
-        if age is not None:
-            if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130:
-                raise NoteError(
-                    f"meta.age must be an integer 0-130; got {age!r}", field="meta.age"
-                )
+        if age is not None and (
+            isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130
+        ):
+            raise NoteError(f"meta.age must be an integer 0-130; got {age!r}", field="meta.age")
         sex = raw.get("sex")
         if sex is not None:
             sex = str(sex).upper()[:1]

@@ -157,6 +157,27 @@ def test_negation_reaches_the_mention_it_governs(analyzer: ContextAnalyzer) -> N
     assert flags_of(analyzer, text, "fever").negated
 
 
+@pytest.mark.parametrize(
+    ("text", "mention"),
+    [
+        (
+            "Assessment: concussion w/o loss of consciousness.",
+            "concussion w/o loss of consciousness",
+        ),
+        (
+            "Encounter for general adult medical examination without abnormal findings.",
+            "general adult medical examination without abnormal findings",
+        ),
+    ],
+)
+def test_cue_inside_the_diagnosis_wording_does_not_negate_it(
+    analyzer: ContextAnalyzer, text: str, mention: str
+) -> None:
+    assert not flags_of(analyzer, text, mention).negated
+    # A cue that opens the mention still modifies it.
+    assert flags_of(analyzer, "No fever today.", "No fever").negated
+
+
 def test_adjacent_cues_stack(analyzer: ContextAnalyzer) -> None:
     flags = flags_of(analyzer, "No current chest pain.", "chest pain")
     assert flags.negated
