@@ -416,10 +416,12 @@ class V2Model:
             states, self._embeddings(codes), self._label_idx(codes)
         )
         sentences = split_sentences(text)
-        return {
-            c: attribution_spans(text, enc["offsets"], weights[k], sentences)
-            for k, c in enumerate(codes)
-        }
+        out: dict[Code, tuple[Span, ...]] = {}
+        for k, c in enumerate(codes):
+            spans = attribution_spans(text, enc["offsets"], weights[k], sentences)
+            # No token pushes the score up: the tokens that move it most, either way.
+            out[c] = spans or attribution_spans(text, enc["offsets"], np.abs(weights[k]), sentences)
+        return out
 
 
 def _meta(setting: str | None, age: int | None) -> NoteMeta:
