@@ -38,7 +38,7 @@ from model.v1.lexicon import build_phrases, default_billable_child, synonym_rows
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
 from model.v1.stats import TOP_RANK, CodeStats, code_stats
-from model.v1.tokens import snap_to_words
+from model.v1.tokens import classifier_text, snap_to_words
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,10 @@ class V1Model:
         key_texts = [a.key_text for a in analyses]
         lr_rows: list[dict[int, tuple[float, float, int]]] = [dict() for _ in range(n)]
         clf = self._new_classifier()
-        X_text = clf.fit_vectorizers(texts, key_texts)
+        X_text = clf.fit_vectorizers(
+            [classifier_text(t) for t in texts], [classifier_text(k) for k in key_texts]
+        )
+        self.classifier_input_ = "expanded"
         fold_models: list[tuple[list[Any], Any, np.ndarray]] = []
         for f in progress(range(self.folds), "out-of-fold classifiers", self.folds):
             tr = np.nonzero(fold_of != f)[0]
@@ -363,7 +366,12 @@ class V1Model:
             raise RuntimeError("V1Model is not fitted")
         text = note.text
         analysis = analyze(text, self.matcher_, self.context_)
-        x_text = self.classifier_.transform([text], [analysis.key_text])
+        if getattr(self, "classifier_input_", "raw") == "expanded":
+            x_text = self.classifier_.transform(
+                [classifier_text(text)], [classifier_text(analysis.key_text)]
+            )
+        else:  # artifacts trained before classifier_text existed
+            x_text = self.classifier_.transform([text], [analysis.key_text])
         logits = self.classifier_.decision_matrix(x_text)[0]
         lr = _lr_dict(logits, self.lr_code_index_)
         x_words = x_text[:, : self.classifier_.n_word_].tocsr()

@@ -320,3 +320,41 @@ def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and not _WORD_CHAR.match(text[end - 1]):
         end -= 1
     return start, end
+
+
+@lru_cache(maxsize=1)
+def _expansions() -> dict[str, str]:
+    """Abbreviation → its expansion as plain words (unstemmed), from `abbreviations.tsv`."""
+    abbreviations()  # validates the file
+    out: dict[str, str] = {}
+    path = resources.files("model.v1").joinpath("data/abbreviations.tsv")
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.reader(fh, delimiter="\t"):
+            if row and not row[0].startswith("#"):
+                out[row[0].strip().lower()] = row[1].strip().lower()
+    return out
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[/&][A-Za-z0-9]+)*")
+
+
+def classifier_text(text: str) -> str:
+    """The note as the text classifier reads it: US spelling, and every known abbreviation
+    followed by its expansion ("T2DM" → "T2DM type 2 diabetes mellitus").
+
+    A classifier trained on "type 2 diabetes" then recognises "T2DM", and one trained on "anemia"
+    recognises "anaemia", as the phrase matcher already does. Only for features: evidence
+    offsets always point into the original text.
+    """
+    expansions = _expansions()
+
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower()
+        expansion = expansions.get(low)
+        if expansion is not None:
+            return f"{word} {expansion}"
+        us = us_spelling(low) if len(low) >= 5 else low
+        return word if us == low else us
+
+    return _WORD.sub(repl, text)

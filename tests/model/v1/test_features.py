@@ -74,3 +74,14 @@ def test_evidence_repeats_find_other_whole_word_mentions() -> None:
     kept = _distinct_spans(text, [first, (1, 2), *spans, (30, 30)])
     assert [(s.start, s.end) for s in kept] == [first, (11, 14), spans[1]]
     assert all(text[s.start : s.end] == s.text for s in kept)
+
+
+def test_classifier_reads_abbreviations_expanded_and_us_spelling() -> None:
+    from model.v1.tokens import classifier_text
+
+    out = classifier_text("Known T2DM and HTN; anaemia. Oedema of both legs. Dose 10 mg/day.")
+    assert "T2DM type 2 diabetes mellitus" in out
+    assert "HTN hypertension" in out
+    assert "anemia" in out and "edema" in out.lower()
+    assert "10 mg/day" in out  # numbers and units untouched
+    assert classifier_text("") == ""
