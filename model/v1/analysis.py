@@ -76,6 +76,8 @@ class NoteAnalysis:
     matches: dict[int, CodeMatch] = field(default_factory=dict)
     context: dict[int, tuple[bool, ...]] = field(default_factory=dict)
     section_of_match: dict[int, int] = field(default_factory=dict)
+    #: History status codes derived from family/historical mentions: code -> (kind, start, end).
+    history: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
 
 def analyze(

@@ -48,6 +48,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "dominated_by",
     "em_rule",
     "em_family",
+    "history_rule",
     "setting",
     "log_note_chars",
     "log_n_matches",
@@ -112,6 +113,8 @@ def candidates(
     for m in ranked[:match_top]:
         chosen[m.code_index] = None
     for code in em:
+        chosen[code] = None
+    for code in analysis.history:
         chosen[code] = None
     return list(chosen)
 
@@ -184,6 +187,7 @@ def feature_rows(
             dominated.get(c, 0.0),
             em_rule,
             em_family,
+            analysis.history[c][0] if c in analysis.history else 0,
             setting_id,
             log_chars,
             log_matches,

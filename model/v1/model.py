@@ -34,6 +34,7 @@ from model.v1.features import (
     candidates,
     feature_rows,
 )
+from model.v1.history import derived_history
 from model.v1.lexicon import build_phrases, default_billable_child, synonym_rows
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
@@ -343,6 +344,7 @@ class V1Model:
             for code in implied_codes(em)
             if ("CPT", code) in self.code_index_
         ]
+        analysis.history = derived_history(analysis, self.code_space_, self.code_index_)
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
@@ -449,6 +451,8 @@ class V1Model:
                 # the classifier's n-grams would only add noise.
                 spans.extend(_repeats(text, *spans[0], limit=2))
                 return _distinct_spans(text, spans)
+        if m is None and c in analysis.history:
+            spans.append(snap_to_words(text, *analysis.history[c][1:]))
         system, code = self.code_space_[c]
         if em is not None and system == "CPT" and family_match(code, em) >= 0:
             if em.cue_start >= 0 and family_match(code, em) > 0:
