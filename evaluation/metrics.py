@@ -90,6 +90,31 @@ def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     return p, r, f
 
 
+def _average_precision(ranked: Sequence[CodeKey], relevant: set[CodeKey]) -> float:
+    """trec_eval AP: precision at the rank of each gold code found, summed, over all gold."""
+    hits = 0
+    ap = 0.0
+    for rank, key in enumerate(ranked, start=1):
+        if key in relevant:
+            hits += 1
+            ap += hits / rank
+    return ap / len(relevant)
+
+
+def average_precisions(
+    predictions: Sequence[PredCodes], gold: Sequence[LabeledNote], system: str | None = None
+) -> list[float | None]:
+    """Per note AP (None where the note has no gold code in `system`); their mean over the
+    non-None entries is `RankingMetrics`'s MAP. For paired comparisons of two models."""
+    check_aligned(predictions, gold)
+    out: list[float | None] = []
+    for codes, note in zip(predictions, gold, strict=True):
+        relevant = _gold(note, system)
+        ranked = [(str(c["system"]), str(c["code"])) for c in ranked_codes(codes, system)]
+        out.append(_average_precision(ranked, relevant) if relevant else None)
+    return out
+
+
 class RankingMetrics:
     """MAP, precision at k and recall at k over the ranked list of each note.
 
@@ -125,13 +150,7 @@ class RankingMetrics:
             if not relevant:
                 continue
             ranked = [(str(c["system"]), str(c["code"])) for c in ranked_codes(codes, self.system)]
-            hits = 0
-            ap = 0.0
-            for rank, key in enumerate(ranked, start=1):
-                if key in relevant:
-                    hits += 1
-                    ap += hits / rank
-            self._ap += ap / len(relevant)
+            self._ap += _average_precision(ranked, relevant)
             for k in self.precision_ks:
                 self._p[k] += sum(1 for key in ranked[:k] if key in relevant) / k
             for k in self.recall_ks:

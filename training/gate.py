@@ -5,7 +5,9 @@ and the frozen evaluation part of the corrections (never trained on). The new ve
 only if
 
 1. on every evaluation set and every code system scored there, its MAP is not lower than the
-   active version's by more than `MAP_TOLERANCE` (0.01), and the precision of its `accepted`
+   active version's by more than `MAP_TOLERANCE` (0.01) or `MAP_Z` (1.645) standard errors of
+   the paired per-note difference (`map_se`, when the retrain measured it on the same notes),
+   whichever is larger, and the precision of its `accepted`
    codes is not lower by more than `ACCEPTED_P_TOLERANCE` (0.01), one accepted code's worth
    (`1 / n` for the smaller of the two versions' `n` accepted codes), or the sampling noise of
    the difference of the two precisions (`PRECISION_Z` = 1.645 standard errors, a one-sided 95%
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAP_TOLERANCE = 0.01
+MAP_Z = 1.645
 ACCEPTED_P_TOLERANCE = 0.01
 PRECISION_Z = 1.645
 MIN_GAIN = 0.005
@@ -52,6 +55,7 @@ class GateDecision:
             "checks": list(self.checks),
             "tolerances": {
                 "map": MAP_TOLERANCE,
+                "map_z": MAP_Z,
                 "accepted_precision": ACCEPTED_P_TOLERANCE,
                 "accepted_precision_z": PRECISION_Z,
                 "min_gain_corrections_map": MIN_GAIN,
@@ -113,12 +117,13 @@ def decide(
                     }
                 )
                 continue
+            map_tol = max(map_tolerance, MAP_Z * n.get("map_se", 0.0))
             check(
                 f"{set_name}/{system}/map",
-                n["map"] >= o["map"] - map_tolerance,
+                n["map"] >= o["map"] - map_tol,
                 o["map"],
                 n["map"],
-                f"{set_name}/{system}: MAP {n['map']:.3f} is more than {map_tolerance} below "
+                f"{set_name}/{system}: MAP {n['map']:.3f} is more than {map_tol:.3f} below "
                 f"the active version's {o['map']:.3f}",
             )
             n_acc = n.get("accepted_n", 1.0)

@@ -178,6 +178,26 @@ def _predict(suggester: Any, notes: Sequence[LabeledNote]) -> list[dict[str, Any
     return out
 
 
+def add_map_noise(
+    new: dict[str, Any],
+    old_ap: dict[str, dict[str, list[float | None]]],
+    new_ap: dict[str, dict[str, list[float | None]]],
+) -> None:
+    """Put into `new[set][system]["map_se"]` the standard error of the paired MAP difference
+    (new minus old, per note, on the same notes): what the gate's MAP tolerance must allow for."""
+    for name, systems in new.items():
+        for system, headline_ in systems.items():
+            a = old_ap.get(name, {}).get(system)
+            b = new_ap.get(name, {}).get(system)
+            if not a or not b or len(a) != len(b):
+                continue
+            diffs = [y - x for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+            if len(diffs) > 1:
+                mean = sum(diffs) / len(diffs)
+                var = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+                headline_["map_se"] = (var / len(diffs)) ** 0.5
+
+
 def drop_unjudged(preds: list[dict[str, Any]], codes: set[tuple[str, str]]) -> list[dict[str, Any]]:
     """Predictions without `codes` (ranks renumbered), for a set whose gold never assigns them."""
     if not codes:
@@ -194,11 +214,14 @@ def _score(
     sets: dict[str, list[LabeledNote]],
     out_dir: Path | None = None,
     unjudged: dict[str, set[tuple[str, str]]] | None = None,
+    per_note: dict[str, dict[str, list[float | None]]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Headline metrics per set. `unjudged[name]`: codes that set's gold never assigns by
     design (the site-only codes, on the base benchmark): dropped from predictions there, since
-    that set cannot tell whether they are right."""
+    that set cannot tell whether they are right. `per_note` (filled when given): each set's
+    per-note average precision by system, for the paired comparison of two versions."""
     from evaluation.harness import evaluate
+    from evaluation.metrics import average_precisions
     from model.artifact import load_suggester
 
     suggester = load_suggester(model_dir)
@@ -211,6 +234,13 @@ def _score(
         preds = drop_unjudged(_predict(suggester, notes), (unjudged or {}).get(name, set()))
         report = evaluate(preds, notes, threshold=thresholds, out_dir=out_dir, name=name)
         result[name] = headline(report)
+        if per_note is not None:
+            per_note[name] = {
+                system: average_precisions(
+                    [p["codes"] for p in preds], notes, None if system == "overall" else system
+                )
+                for system in result[name]
+            }
         for key, path in (report.get("files") or {}).items():
             if key.startswith("reliability_png") and out_dir is not None:
                 diagrams[f"{name} {key}"] = str(Path(path).relative_to(out_dir.parent))
@@ -340,8 +370,13 @@ def _run_locked(opts: RetrainOptions, started: float) -> RetrainResult:
         version = json.loads((artifact / "manifest.json").read_text())["version"]
         sets = {BENCHMARK: bench_notes, CORRECTIONS: [e.note for e in cset.eval]}
         unjudged = {BENCHMARK: site_codes}
-        old, _ = _score(old_path, sets, unjudged=unjudged)
-        new, diagrams = _score(artifact, sets, out_dir=artifact / "evaluation", unjudged=unjudged)
+        old_ap: dict[str, dict[str, list[float | None]]] = {}
+        new_ap: dict[str, dict[str, list[float | None]]] = {}
+        old, _ = _score(old_path, sets, unjudged=unjudged, per_note=old_ap)
+        new, diagrams = _score(
+            artifact, sets, out_dir=artifact / "evaluation", unjudged=unjudged, per_note=new_ap
+        )
+        add_map_noise(new, old_ap, new_ap)
         gate = decide(old, new)
         lineage = {
             "version": version,

@@ -138,3 +138,23 @@ def test_pooled_precision_drop_from_a_new_mix_of_systems_does_not_block() -> Non
     # Each system holds its precision; the pool drops only because more CPT codes are accepted.
     decision = decide(OLD, _new(benchmark__overall__accepted_p=0.90))
     assert decision.promote, decision.reasons
+
+
+def test_map_tolerance_widens_with_the_paired_standard_error() -> None:
+    # 0.016 lower: a regression against the fixed 0.01 tolerance, noise when the paired
+    # per-note differences have a standard error of 0.012 (1.645 x 0.012 = 0.020).
+    assert not decide(OLD, _new(benchmark__CPT__map=0.884)).promote
+    assert decide(OLD, _new(benchmark__CPT__map=0.884, benchmark__CPT__map_se=0.012)).promote
+    assert not decide(OLD, _new(benchmark__CPT__map=0.87, benchmark__CPT__map_se=0.012)).promote
+
+
+def test_paired_standard_error_of_the_map_difference() -> None:
+    from training.retrain import add_map_noise
+
+    new = {BENCHMARK: {"CPT": {"map": 0.5}, "HCPCS": {"map": 0.1}}}
+    old_ap = {BENCHMARK: {"CPT": [0.5, 0.6, None, 0.7], "HCPCS": [None]}}
+    new_ap = {BENCHMARK: {"CPT": [0.6, 0.6, 0.9, 0.5], "HCPCS": [0.2]}}
+    add_map_noise(new, old_ap, new_ap)
+    # differences 0.1, 0.0, -0.2 (the note without gold is left out): sd 0.1528, se 0.0882
+    assert abs(new[BENCHMARK]["CPT"]["map_se"] - 0.0882) < 1e-3
+    assert "map_se" not in new[BENCHMARK]["HCPCS"]  # one note: no estimate
