@@ -149,11 +149,30 @@ def train_model(
         unlabeled=unlabeled,
         progress=_progress(progress),
     )
+    return evaluate_and_save(
+        estimator, "v1", out_dir, cfg, data, train, eval_notes, catalog, progress=progress
+    )
+
+
+def evaluate_and_save(
+    estimator: Any,
+    prefix: str,
+    out_dir: str | Path,
+    cfg: dict[str, Any],
+    data: dict[str, Any] | None,
+    train: Sequence[LabeledNote],
+    eval_notes: Sequence[LabeledNote],
+    catalog: Any,
+    *,
+    progress: bool,
+) -> Path:
+    """Version a fitted estimator (`<prefix>-<UTC minute>-<hash of config and data>`), evaluate
+    it on `eval_notes` if any, and write its artifact."""
     data = data or {"notes": len(train), "sha256": corpus_hash(train)}
     digest = hashlib.sha256(
-        json.dumps({"cfg": cfg, "data": data}, sort_keys=True).encode()
+        json.dumps({"cfg": cfg, "data": data}, sort_keys=True, default=str).encode()
     ).hexdigest()[:8]
-    version = f"v1-{dt.datetime.now(dt.UTC):%Y%m%d%H%M}-{digest}"
+    version = f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M}-{digest}"
     evaluation: dict[str, Any] | None = None
     report_md: str | None = None
     if eval_notes:

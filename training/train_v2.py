@@ -3,8 +3,6 @@ artifact. The corpus loading and artifact format are the v1 ones (`training.trai
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import logging
 import time
@@ -16,9 +14,8 @@ import torch
 from tqdm.auto import tqdm
 
 from evaluation.datasets import LabeledNote
-from model.artifact import save_artifact
 from training.train import DEFAULT_CONFIG as V1_CONFIG
-from training.train import _evaluate, corpus_hash
+from training.train import evaluate_and_save
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +124,8 @@ def train_model_v2(
         progress=_progress(progress),
     )
     estimator.training_stats_["total_s"] = round(time.perf_counter() - started, 1)
-    data = data or {"notes": len(train), "sha256": corpus_hash(train)}
-    digest = hashlib.sha256(
-        json.dumps({"cfg": cfg, "data": data}, sort_keys=True, default=str).encode()
-    ).hexdigest()[:8]
-    version = f"v2-{dt.datetime.now(dt.UTC):%Y%m%d%H%M}-{digest}"
-    evaluation: dict[str, Any] | None = None
-    report_md: str | None = None
-    if eval_notes:
-        evaluation, report_md = _evaluate(estimator, version, eval_notes, cfg, progress)
-    return save_artifact(
-        estimator,
-        out_dir,
-        version=version,
-        config=cfg,
-        code_sets=dict(catalog.release),
-        data=data,
-        evaluation=evaluation,
-        report_md=report_md,
+    return evaluate_and_save(
+        estimator, "v2", out_dir, cfg, data, train, eval_notes, catalog, progress=progress
     )
 
 
