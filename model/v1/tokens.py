@@ -18,7 +18,9 @@ from importlib import resources
 _TOKEN_RE = re.compile(r"[A-Za-z]+(?:(?:[/&][A-Za-z]+)+|'[a-z]+)?|\d+(?:\.\d+)?")
 _PART_SEP = re.compile(r"[/&]")
 
-#: Words with no discriminating value in code descriptions or notes.
+#: Words with no discriminating value in code descriptions or notes. "without" is not one:
+#: "type 2 diabetes mellitus without complications" (E11.9) and "... with unspecified
+#: complications" (E11.8) would be the same bag of words.
 STOPWORDS: frozenset[str] = frozenset(
     [
         "a",
@@ -43,7 +45,6 @@ STOPWORDS: frozenset[str] = frozenset(
         "been",
         "being",
         "with",
-        "without",
         "this",
         "that",
         "these",

@@ -85,3 +85,12 @@ def test_classifier_reads_abbreviations_expanded_and_us_spelling() -> None:
     assert "anemia" in out and "edema" in out.lower()
     assert "10 mg/day" in out  # numbers and units untouched
     assert classifier_text("") == ""
+
+
+def test_without_is_kept_so_with_and_without_complications_differ() -> None:
+    from model.v1.tokens import normalize_phrase
+
+    e119 = normalize_phrase("Type 2 diabetes mellitus without complications")
+    e118 = normalize_phrase("Type 2 diabetes mellitus with unspecified complications")
+    assert e119 != e118
+    assert "without" in e119 and "without" in normalize_phrase("DM2 w/o complications")
