@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from model.v1.tokens import normalize_phrase
 
@@ -77,6 +78,24 @@ def default_billable_child(children: list[tuple[str, str]]) -> str | None:
         if "unspecified" in description.lower():
             return code
     return sorted(children)[0][0]
+
+
+def header_child(catalog: Any, system: str, header: str) -> str | None:
+    """The billable code a header code's signal rolls to (`default_billable_child` of its first
+    40 billable descendants)."""
+    kids = catalog.billable_descendants(header)
+    return default_billable_child([(k, catalog.get(system, k).description) for k in kids[:40]])
+
+
+def to_billable(catalog: Any, system: str, code: str) -> str | None:
+    """`code` in billable form: itself when billable, a header's default child, None when the
+    catalog does not know it."""
+    entry = catalog.get(system, code)
+    if entry is None:
+        return None
+    if entry.billable:
+        return str(entry.code)
+    return header_child(catalog, system, entry.code)
 
 
 def build_phrases(

@@ -35,7 +35,7 @@ from model.v1.features import (
     feature_rows,
 )
 from model.v1.history import derived_history
-from model.v1.lexicon import build_phrases, default_billable_child, synonym_rows
+from model.v1.lexicon import build_phrases, header_child, synonym_rows, to_billable
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
 from model.v1.stats import TOP_RANK, CodeStats, code_stats
@@ -97,7 +97,7 @@ class V1Model:
                         (system, e.code, True, e.description, tuple(e.inclusion_terms), ())
                     )
                 elif system == "ICD-10-CM":
-                    child = _default_child(catalog, system, e.code)
+                    child = header_child(catalog, system, e.code)
                     if child:
                         header_targets.setdefault(e.description, child)
         synonyms = []
@@ -113,14 +113,6 @@ class V1Model:
         phrases = build_phrases(entries, header_targets, synonyms)
         self.matcher_ = PhraseMatcher().fit(phrases)
         self.descriptions_ = descriptions
-
-    def _to_billable(self, catalog: Any, system: str, code: str) -> str | None:
-        entry = catalog.get(system, code)
-        if entry is None:
-            return None
-        if entry.billable:
-            return str(entry.code)
-        return _default_child(catalog, system, entry.code)
 
     def fit(
         self,
@@ -162,7 +154,7 @@ class V1Model:
         for labels in label_sets:
             out: LabelSet = set()
             for system, code in labels:
-                b = self._to_billable(catalog, system, code)
+                b = to_billable(catalog, system, code)
                 if b is None:
                     dropped += 1
                 else:
@@ -537,12 +529,6 @@ def _subsample(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
         drop = rng.choice(neg, size=len(neg) - room, replace=False)
         keep[drop] = False
     return keep
-
-
-def _default_child(catalog: Any, system: str, header: str) -> str | None:
-    """The billable code a header code's signal rolls to (see `default_billable_child`)."""
-    kids = catalog.billable_descendants(header)
-    return default_billable_child([(k, catalog.get(system, k).description) for k in kids[:40]])
 
 
 def _label(code: tuple[str, str]) -> str:

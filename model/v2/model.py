@@ -33,7 +33,7 @@ import torch
 from model.suggestion import SYSTEMS, SuggestedCode, Suggestion
 from model.text.note import Note, NoteMeta, Span
 from model.text.sentences import split_sentences
-from model.v1.lexicon import default_billable_child
+from model.v1.lexicon import to_billable
 from model.v1.model import V1Model
 from model.v2.evidence import attribution_spans
 from model.v2.fit_network import fit_network
@@ -434,18 +434,11 @@ def _description(catalog: Any, code: Code) -> str:
 
 
 def _billable_set(catalog: Any, labels: Iterable[Code]) -> LabelSet:
-    """Gold codes in billable form: a header code rolls to its default billable child (the same
-    rule v1 uses); unknown codes are dropped."""
+    """Gold codes in billable form (v1's rule: a header code rolls to its default billable
+    child); unknown codes are dropped."""
     out: LabelSet = set()
     for system, code in labels:
-        entry = catalog.get(system, code)
-        if entry is None:
-            continue
-        if entry.billable:
-            out.add((system, str(entry.code)))
-            continue
-        kids = catalog.billable_descendants(entry.code)[:40]
-        child = default_billable_child([(k, catalog.get(system, k).description) for k in kids])
-        if child is not None:
-            out.add((system, child))
+        billable = to_billable(catalog, system, code)
+        if billable is not None:
+            out.add((system, billable))
     return out
