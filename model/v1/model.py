@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from model.selection import accepted_codes, top_per_system
 from model.suggestion import SuggestedCode, Suggestion
 from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
@@ -379,22 +380,13 @@ class V1Model:
         )
         with threadpool_limits(1, user_api="openmp"):
             scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
-        wanted = set(systems) if systems else None
         order = np.argsort(-scores, kind="stable")
-        per_system: dict[str, int] = {}
-        chosen: list[tuple[int, float]] = []
-        for j in order:
-            system, code = self.code_space_[cands[j]]
-            if wanted is not None and system not in wanted:
-                continue
-            if per_system.get(system, 0) >= top_k:
-                continue
-            per_system[system] = per_system.get(system, 0) + 1
-            chosen.append((cands[j], float(scores[j])))
-        accepted = self._accepted(chosen)
+        chosen = top_per_system(
+            ((self.code_space_[cands[j]], float(scores[j])) for j in order), top_k, systems
+        )
+        accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_)
         out = []
-        for rank, (c, score) in enumerate(chosen, start=1):
-            system, code = self.code_space_[c]
+        for rank, ((system, code), score) in enumerate(chosen, start=1):
             out.append(
                 SuggestedCode(
                     system=system,
@@ -402,34 +394,13 @@ class V1Model:
                     description=self.descriptions_.get((system, code), ""),
                     score=score,
                     rank=rank,
-                    accepted=c in accepted,
-                    evidence=self._evidence(c, analysis, text, em, x_words),
+                    accepted=(system, code) in accepted,
+                    evidence=self._evidence(
+                        self.code_index_[(system, code)], analysis, text, em, x_words
+                    ),
                 )
             )
         return Suggestion(note.id, model_version, tuple(out))
-
-    def _accepted(self, chosen: list[tuple[int, float]]) -> set[int]:
-        acc = [
-            (c, s)
-            for c, s in chosen
-            if s >= self.ranker_.accept_thresholds_.get(self.code_space_[c][0], 1.01)
-        ]
-        if len(acc) < 2:
-            return {c for c, _ in acc}
-        from model.codesets import get_catalog
-
-        catalog = get_catalog()
-        keep: list[int] = []
-        for c, _ in sorted(acc, key=lambda x: -x[1]):
-            system, code = self.code_space_[c]
-            if system == "ICD-10-CM" and any(
-                self.code_space_[k][0] == "ICD-10-CM"
-                and catalog.excludes1_conflict(code, self.code_space_[k][1])
-                for k in keep
-            ):
-                continue
-            keep.append(c)
-        return set(keep)
 
     def _evidence(
         self, c: int, analysis: NoteAnalysis, text: str, em: Any, x_words: Any

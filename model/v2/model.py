@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from model.selection import accepted_codes, top_per_system
 from model.suggestion import SYSTEMS, SuggestedCode, Suggestion
 from model.text.note import Note, NoteMeta, Span
 from model.text.sentences import split_sentences
@@ -361,15 +362,8 @@ class V2Model:
         else:
             raise ValueError(f"scoring must be 'stacked' or 'network', got {self.scoring!r}")
         order = np.argsort(-scores, kind="stable")
-        per_system: dict[str, int] = {}
-        chosen: list[tuple[Code, float]] = []
-        for j in order:
-            system = cands[j][0]
-            if per_system.get(system, 0) >= top_k:
-                continue
-            per_system[system] = per_system.get(system, 0) + 1
-            chosen.append((cands[j], float(scores[j])))
-        accepted = self._accepted(chosen)
+        chosen = top_per_system(((cands[j], float(scores[j])) for j in order), top_k)
+        accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_)
         evidence = self._evidence(note.text, [c for c, _ in chosen], enc)
         out = []
         for rank, (c, score) in enumerate(chosen, start=1):
@@ -389,22 +383,6 @@ class V2Model:
                 )
             )
         return Suggestion(note.id, model_version, tuple(out))
-
-    def _accepted(self, chosen: list[tuple[Code, float]]) -> set[Code]:
-        acc = [(c, s) for c, s in chosen if s >= self.ranker_.accept_thresholds_.get(c[0], 1.01)]
-        if len(acc) < 2:
-            return {c for c, _ in acc}
-        from model.codesets import get_catalog
-
-        catalog = get_catalog()
-        keep: list[Code] = []
-        for c, _ in sorted(acc, key=lambda x: -x[1]):
-            if c[0] == "ICD-10-CM" and any(
-                k[0] == "ICD-10-CM" and catalog.excludes1_conflict(c[1], k[1]) for k in keep
-            ):
-                continue
-            keep.append(c)
-        return set(keep)
 
     def _evidence(
         self, text: str, codes: Sequence[Code], enc: dict[str, Any]

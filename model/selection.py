@@ -1,0 +1,49 @@
+"""Output rules shared by every suggestion model: the top codes per system, and which of them
+are marked `accepted` (score at the system's accept threshold, never both codes of an Excludes1
+pair: the lower-scored one loses)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+Code = tuple[str, str]
+
+
+def top_per_system(
+    ranked: Iterable[tuple[Code, float]], top_k: int, systems: Iterable[str] | None = None
+) -> list[tuple[Code, float]]:
+    """The first `top_k` codes of each system from `ranked` (best first), optionally only the
+    given systems; order is kept."""
+    wanted = set(systems) if systems else None
+    counts: dict[str, int] = {}
+    out: list[tuple[Code, float]] = []
+    for code, score in ranked:
+        system = code[0]
+        if wanted is not None and system not in wanted:
+            continue
+        if counts.get(system, 0) >= top_k:
+            continue
+        counts[system] = counts.get(system, 0) + 1
+        out.append((code, score))
+    return out
+
+
+def accepted_codes(
+    chosen: Sequence[tuple[Code, float]], accept_thresholds: Mapping[str, float]
+) -> set[Code]:
+    """Codes at or above their system's accept threshold (1.01, nothing, when unknown), minus
+    the lower-scored code of every ICD-10-CM Excludes1 pair."""
+    acc = [(c, s) for c, s in chosen if s >= accept_thresholds.get(c[0], 1.01)]
+    if len(acc) < 2:
+        return {c for c, _ in acc}
+    from model.codesets import get_catalog
+
+    catalog = get_catalog()
+    keep: list[Code] = []
+    for c, _ in sorted(acc, key=lambda x: -x[1]):
+        if c[0] == "ICD-10-CM" and any(
+            k[0] == "ICD-10-CM" and catalog.excludes1_conflict(c[1], k[1]) for k in keep
+        ):
+            continue
+        keep.append(c)
+    return set(keep)

@@ -1,0 +1,36 @@
+"""Shared output rules: top codes per system and the accepted flag with Excludes1 pairs."""
+
+from __future__ import annotations
+
+from model.selection import accepted_codes, top_per_system
+
+
+def test_top_per_system_keeps_order_and_limits_each_system() -> None:
+    ranked = [
+        (("ICD-10-CM", "I10"), 0.9),
+        (("CPT", "99214"), 0.8),
+        (("ICD-10-CM", "E11.9"), 0.7),
+        (("ICD-10-CM", "J45.909"), 0.6),
+        (("HCPCS", "G2211"), 0.5),
+    ]
+    assert [c for c, _ in top_per_system(ranked, 2)] == [
+        ("ICD-10-CM", "I10"),
+        ("CPT", "99214"),
+        ("ICD-10-CM", "E11.9"),
+        ("HCPCS", "G2211"),
+    ]
+    assert [c[1] for c, _ in top_per_system(ranked, 5, ["CPT"])] == ["99214"]
+
+
+def test_accepted_drops_the_lower_scored_code_of_an_excludes1_pair() -> None:
+    # E10.9 (type 1) and E11.9 (type 2) diabetes exclude each other in ICD-10-CM.
+    chosen = [
+        (("ICD-10-CM", "E11.9"), 0.97),
+        (("ICD-10-CM", "E10.9"), 0.96),
+        (("CPT", "99214"), 0.5),
+    ]
+    assert accepted_codes(chosen, {"ICD-10-CM": 0.9, "CPT": 0.4}) == {
+        ("ICD-10-CM", "E11.9"),
+        ("CPT", "99214"),
+    }
+    assert accepted_codes(chosen, {"ICD-10-CM": 0.99}) == set()  # CPT threshold unknown
