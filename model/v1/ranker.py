@@ -30,13 +30,10 @@ class CalibratedRanker:
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> CalibratedRanker:
-        self.gbm_ = HistGradientBoostingClassifier(
+        self.gbm_ = make_gbm(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
-            l2_regularization=1.0,
-            categorical_features=None,
-            early_stopping=False,
             random_state=self.random_state,
         )
         # One OpenMP thread: on a shared 2-core machine libgomp's spinning threads made fitting
@@ -57,33 +54,60 @@ class CalibratedRanker:
 
     def calibrate_scores(self, raw: np.ndarray, y: np.ndarray, X: np.ndarray) -> CalibratedRanker:
         """Calibrate from raw scores that were produced out of sample (e.g. cross-fitted)."""
-        self.iso_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-        self.iso_.fit(raw, y)
-        cal = self.iso_.predict(raw)
         systems = X[:, FEATURE_NAMES.index("system")].astype(int)
-        self.thresholds_: dict[str, float] = {}
-        self.accept_thresholds_: dict[str, float] = {}
-        self.validation_: dict[str, dict[str, float]] = {}
-        for name, sid in SYSTEM_IDS.items():
-            mask = systems == sid
-            t, f1, acc, acc_prec, acc_n = _thresholds(
-                cal[mask], y[mask], self.accept_precision, self.min_accept_support
-            )
-            self.thresholds_[name] = t
-            self.accept_thresholds_[name] = acc
-            self.validation_[name] = {
-                "pairs": float(mask.sum()),
-                "positives": float(y[mask].sum()),
-                "best_f1": f1,
-                "threshold": t,
-                "accept_threshold": acc,
-                "accept_precision": acc_prec,
-                "accepted_pairs": float(acc_n),
-            }
+        self.iso_, self.thresholds_, self.accept_thresholds_, self.validation_ = fit_calibration(
+            raw, y, systems, self.accept_precision, self.min_accept_support
+        )
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.iso_.predict(self.raw_scores(X))) if len(X) else np.zeros(0)
+
+
+def make_gbm(
+    *, max_iter: int, learning_rate: float, max_leaf_nodes: int, random_state: int
+) -> HistGradientBoostingClassifier:
+    """The gradient-boosted trees every ranker here uses (L2 1.0, no early stopping)."""
+    return HistGradientBoostingClassifier(
+        max_iter=max_iter,
+        learning_rate=learning_rate,
+        max_leaf_nodes=max_leaf_nodes,
+        l2_regularization=1.0,
+        categorical_features=None,
+        early_stopping=False,
+        random_state=random_state,
+    )
+
+
+def fit_calibration(
+    raw: np.ndarray,
+    y: np.ndarray,
+    systems: np.ndarray,
+    accept_precision: float,
+    min_support: int,
+) -> tuple[IsotonicRegression, dict[str, float], dict[str, float], dict[str, dict[str, float]]]:
+    """Isotonic calibration of out-of-sample raw scores, then per system (`systems`: ids as in
+    `SYSTEM_IDS`) the F1 threshold, the accept threshold and a validation summary."""
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+    cal = iso.predict(raw)
+    thresholds: dict[str, float] = {}
+    accept_thresholds: dict[str, float] = {}
+    validation: dict[str, dict[str, float]] = {}
+    for name, sid in SYSTEM_IDS.items():
+        mask = systems == sid
+        t, f1, acc, acc_prec, acc_n = _thresholds(cal[mask], y[mask], accept_precision, min_support)
+        thresholds[name] = t
+        accept_thresholds[name] = acc
+        validation[name] = {
+            "pairs": float(mask.sum()),
+            "positives": float(y[mask].sum()),
+            "best_f1": f1,
+            "threshold": t,
+            "accept_threshold": acc,
+            "accept_precision": acc_prec,
+            "accepted_pairs": float(acc_n),
+        }
+    return iso, thresholds, accept_thresholds, validation
 
 
 def _thresholds(

@@ -9,11 +9,9 @@ import hashlib
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.isotonic import IsotonicRegression
 from threadpoolctl import threadpool_limits
 
-from model.suggestion import SYSTEMS
-from model.v1.ranker import _thresholds
+from model.v1.ranker import fit_calibration, make_gbm
 
 #: Column order of the stacker's features (one row per (note, candidate code)).
 STACK_FEATURES: tuple[str, ...] = (
@@ -57,12 +55,10 @@ class StackedRanker:
         self.random_state = random_state
 
     def _gbm(self) -> HistGradientBoostingClassifier:
-        return HistGradientBoostingClassifier(
+        return make_gbm(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
-            l2_regularization=1.0,
-            early_stopping=False,
             random_state=self.random_state,
         )
 
@@ -83,28 +79,10 @@ class StackedRanker:
                     continue
                 raw[te] = self._gbm().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
             self.gbm_ = self._gbm().fit(X, y)
-        self.iso_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-        cal = self.iso_.predict(raw)
-        systems = X[:, 0].astype(int)
-        self.thresholds_: dict[str, float] = {}
-        self.accept_thresholds_: dict[str, float] = {}
-        self.validation_: dict[str, dict[str, float]] = {}
-        for sid, name in enumerate(SYSTEMS):
-            mask = systems == sid
-            t, f1, acc, acc_prec, acc_n = _thresholds(
-                cal[mask], y[mask], self.accept_precision, self.min_accept_support
-            )
-            self.thresholds_[name] = t
-            self.accept_thresholds_[name] = acc
-            self.validation_[name] = {
-                "pairs": float(mask.sum()),
-                "positives": float(y[mask].sum()),
-                "best_f1": f1,
-                "threshold": t,
-                "accept_threshold": acc,
-                "accept_precision": acc_prec,
-                "accepted_pairs": float(acc_n),
-            }
+        systems = X[:, 0].astype(int)  # ids in model.suggestion.SYSTEMS order, as SYSTEM_IDS
+        self.iso_, self.thresholds_, self.accept_thresholds_, self.validation_ = fit_calibration(
+            raw, y, systems, self.accept_precision, self.min_accept_support
+        )
         return self
 
     def predict(self, X: Array) -> Array:
