@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from evaluation.datasets import LabeledNote
 from training.train import DEFAULT_CONFIG as V1_CONFIG
-from training.train import evaluate_and_save
+from training.train import _age, _progress, evaluate_and_save
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +79,6 @@ def resolve_config(quick: bool = False, overrides: dict[str, Any] | None = None)
     return cfg
 
 
-def _progress(enabled: bool) -> Any:
-    def wrap(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
-        return tqdm(it, desc=desc, total=total, disable=not enabled, leave=False)
-
-    return wrap
-
-
 def train_model_v2(
     train: Sequence[LabeledNote],
     out_dir: str | Path,
@@ -127,10 +119,3 @@ def train_model_v2(
     return evaluate_and_save(
         estimator, "v2", out_dir, cfg, data, train, eval_notes, catalog, progress=progress
     )
-
-
-def _age(raw: Any) -> int | None:
-    try:
-        return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        return None
