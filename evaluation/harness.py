@@ -13,6 +13,16 @@ on CodiEsp are set aside and counted in `ignored_predicted_codes`). A gold note 
 prediction counts as an empty suggestion list; predictions for unknown ids are ignored and
 counted. Evidence spans that lie outside the note or whose `text` is not the note's slice at
 their offsets are counted in `evidence_spans_invalid` (the evidence metrics use offsets only).
+
+Gold codes coarser than the current release. A corpus annotated under an older ICD-10-CM release
+holds codes that are no longer billable: R51 "Headache" became a category in FY2021 (R51.0,
+R51.9), M54.5 in FY2022, and CodiEsp drops the 7th character of injury codes (T14.90 for
+T14.90XA, W19.XXX for W19.XXXA). A model that obeys the current release can never emit them. With
+`release_aware=True` (the default) a predicted ICD-10-CM code that refines such a gold code (its
+undotted form extends the gold code's) is scored as that gold code; only the highest-ranked
+refinement of each is credited, further ones stay wrong. Gold codes billable in the current release
+are matched exactly, as before. The report counts both (`gold_codes_coarser_than_release`,
+`predictions_credited_to_coarser_gold`); `release_aware=False` scores exact strings only.
 """
 
 from __future__ import annotations
@@ -39,6 +49,8 @@ from evaluation.metrics import (
 
 logger = logging.getLogger(__name__)
 
+ICD = "ICD-10-CM"
+
 SYSTEM_ORDER: tuple[str, ...] = ("ICD-10-CM", "CPT", "HCPCS")
 OVERALL = "overall"
 
@@ -56,10 +68,65 @@ def _span_matches(text: str, evidence: Any) -> bool:
     return quoted is None or text[start:end] == quoted
 
 
+class _Release:
+    """Which gold ICD-10-CM codes are coarser than the current release (memoised lookups)."""
+
+    def __init__(self) -> None:
+        from model.codesets import get_catalog
+
+        self._catalog = get_catalog()
+        self._coarse: dict[str, bool] = {}
+
+    def coarse(self, code: str) -> bool:
+        if code not in self._coarse:
+            entry = self._catalog.get(ICD, code)
+            self._coarse[code] = entry is None or not entry.billable
+        return self._coarse[code]
+
+
+def credit_coarse_gold(
+    codes: Sequence[dict[str, Any]], gold: set[tuple[str, str]], coarse: Any
+) -> tuple[list[dict[str, Any]], int]:
+    """`codes` with the best-ranked refinement of each coarse gold ICD-10-CM code renamed to it.
+
+    `coarse(code) -> bool` says whether a gold code is not billable in the current release.
+    Returns the codes (copies where renamed) and how many were renamed.
+    """
+    targets = sorted(
+        (c for s, c in gold if s == ICD and coarse(c)), key=lambda c: -len(c)
+    )  # the most specific gold code first when two nest
+    if not targets:
+        return list(codes), 0
+    stems = {t: t.replace(".", "") for t in targets}
+    # a coarse gold code the list already names exactly is not credited twice
+    claimed = {c["code"] for c in codes if c["system"] == ICD and c["code"] in stems}
+    order = sorted(range(len(codes)), key=lambda i: -float(codes[i].get("score", 0.0)))
+    out = list(codes)
+    renamed = 0
+    for i in order:
+        c = codes[i]
+        if c["system"] != ICD or (ICD, c["code"]) in gold:
+            continue
+        flat = c["code"].replace(".", "")
+        for t in targets:
+            if t not in claimed and flat.startswith(stems[t]) and len(flat) > len(stems[t]):
+                claimed.add(t)
+                out[i] = {**c, "code": t}
+                renamed += 1
+                break
+    return out, renamed
+
+
 def _align(
-    predictions: Sequence[Mapping[str, Any]], gold: Sequence[LabeledNote], systems: set[str]
+    predictions: Sequence[Mapping[str, Any]],
+    gold: Sequence[LabeledNote],
+    systems: set[str],
+    release_aware: bool = True,
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
     by_id: dict[str, list[dict[str, Any]]] = {}
+    release = _Release() if release_aware and ICD in systems else None
+    gold_sets = {n.id: n.gold_set() for n in gold}
+    credited = 0
     versions: set[str] = set()
     ignored = 0
     texts = {n.id: n.text for n in gold}
@@ -85,6 +152,9 @@ def _align(
                     spans += 1
                     bad_spans += not _span_matches(text, e)
         ignored += len(codes) - len(kept)
+        if release is not None and note_id in gold_sets:
+            kept, n = credit_coarse_gold(kept, gold_sets[note_id], release.coarse)
+            credited += n
         by_id[note_id] = kept
         if pred.get("model_version"):
             versions.add(str(pred["model_version"]))
@@ -98,6 +168,13 @@ def _align(
         "model_versions": sorted(versions),
         "evidence_spans": spans,
         "evidence_spans_invalid": bad_spans,
+        "release_aware": release is not None,
+        "gold_codes_coarser_than_release": (
+            sum(1 for g in gold_sets.values() for s, c in g if s == ICD and release.coarse(c))
+            if release is not None
+            else None
+        ),
+        "predictions_credited_to_coarser_gold": credited if release is not None else None,
     }
     if bad_spans:
         logger.warning(
@@ -133,8 +210,12 @@ def evaluate(
     threshold: float | Mapping[str, float] | None = None,
     out_dir: str | Path | None = None,
     name: str = "",
+    release_aware: bool = True,
 ) -> dict[str, Any]:
     """Score `predictions` against `gold`; per code system and overall.
+
+    `release_aware`: credit current-release refinements of gold codes that the current
+    ICD-10-CM release no longer bills (see the module docstring); False scores exact codes.
 
     `threshold` (a float, or `{system: float}`; default 0.5 for every system) selects the codes
     scored under "threshold"; "accepted" scores the codes flagged `accepted`. With `out_dir`,
@@ -145,7 +226,7 @@ def evaluate(
         raise ValueError("gold is empty: nothing to evaluate")
     present = {c.system for n in gold for c in n.codes}
     systems = [s for s in SYSTEM_ORDER if s in present] + sorted(present - set(SYSTEM_ORDER))
-    aligned, info = _align(predictions, gold, set(systems))
+    aligned, info = _align(predictions, gold, set(systems), release_aware)
     if isinstance(threshold, Mapping):
         thresholds = {s: float(threshold.get(s, DEFAULT_THRESHOLD)) for s in systems}
     else:
@@ -237,5 +318,11 @@ def format_table(report: Mapping[str, Any]) -> str:
         title += (
             f"; {report['evidence_spans_invalid']} of {report['evidence_spans']} evidence spans "
             "outside the note or misquoted"
+        )
+    if report.get("predictions_credited_to_coarser_gold"):
+        title += (
+            f"; {report['predictions_credited_to_coarser_gold']} predictions credited to "
+            f"{report['gold_codes_coarser_than_release']} gold codes the current ICD-10-CM "
+            "release no longer bills (--exact-codes to score exact strings)"
         )
     return "\n".join([title, line(header), *[line(r) for r in rows]])

@@ -147,6 +147,14 @@ def evaluate(
         "evaluation/reports"
     ),
     limit: Annotated[int | None, typer.Option(help="Evaluate at most N notes.")] = None,
+    exact_codes: Annotated[
+        bool,
+        typer.Option(
+            "--exact-codes",
+            help="Score exact code strings only: no credit for a current-release refinement "
+            "(R51.9) of a gold code the current ICD-10-CM release no longer bills (R51).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate a model on a labelled split: prints a table and writes JSON."""
     from tqdm.auto import tqdm
@@ -178,7 +186,12 @@ def evaluate(
         meta = {k: g.meta[k] for k in ("setting", "age", "sex") if k in g.meta}
         preds.append(suggester.suggest(Note.create(g.text, id=g.id, meta=meta)).to_dict())
     report = run_eval(
-        preds, gold, threshold=suggester.manifest.get("thresholds"), out_dir=out, name=name
+        preds,
+        gold,
+        threshold=suggester.manifest.get("thresholds"),
+        out_dir=out,
+        name=name,
+        release_aware=not exact_codes,
     )
     typer.echo(format_table(report))
     typer.echo(f"report written to {out / (name + '.json')}")

@@ -106,3 +106,8 @@ def test_benchmark_with_trained_model(
     assert model["threshold_source"] == "given"  # the model's tuned thresholds
     assert summary["model"]["model_version"]
     assert "## Targets (model)" in md
+    # the same predictions are also scored on exact code strings
+    assert summary["release_aware"] is True
+    assert set(summary["exact_codes"]) == {"model", "tfidf-logreg", "description-match"}
+    assert 0.0 <= summary["exact_codes"]["model"]["map"] <= 1.0
+    assert "## Exact code strings" in md

@@ -118,3 +118,73 @@ def test_bad_predictions_name_the_field(synthetic_dir: Path, preds, message: str
 def test_empty_gold_is_rejected() -> None:
     with pytest.raises(ValueError, match="gold is empty"):
         evaluate([], [])
+
+
+def _code(code: str, score: float, rank: int, accepted: bool = True) -> dict:
+    return {
+        "system": "ICD-10-CM",
+        "code": code,
+        "description": "",
+        "score": score,
+        "rank": rank,
+        "accepted": accepted,
+        "evidence": [],
+    }
+
+
+def test_release_aware_credits_one_refinement_of_a_coarser_gold_code() -> None:
+    """Gold R51 (billable before FY2021) and T14.90 (CodiEsp drops the 7th character): the
+    best-ranked current-release refinement of each is credited once; exact gold still exact."""
+    from evaluation.datasets import GoldCode, LabeledNote
+
+    note = LabeledNote(
+        id="n1",
+        text="Headache after a fall; hypertension.",
+        codes=(
+            GoldCode("ICD-10-CM", "R51"),
+            GoldCode("ICD-10-CM", "T14.90"),
+            GoldCode("ICD-10-CM", "I10"),
+        ),
+    )
+    preds = [
+        {
+            "id": "n1",
+            "codes": [
+                _code("R51.9", 0.9, 1),
+                _code("R51.0", 0.8, 2),  # a second refinement is not credited again
+                _code("I10", 0.7, 3),
+                _code("T14.90XA", 0.6, 4),
+                _code("E11.9", 0.5, 5),
+            ],
+        }
+    ]
+    aware = evaluate(preds, [note], threshold=0.55)
+    assert aware["gold_codes_coarser_than_release"] == 2
+    assert aware["predictions_credited_to_coarser_gold"] == 2
+    m = aware["by_system"]["ICD-10-CM"]
+    # relevant at ranks 1, 3, 4: (1/1 + 2/3 + 3/4) / 3
+    assert m["ranking"]["map"] == pytest.approx((1 + 2 / 3 + 3 / 4) / 3)
+    assert m["threshold"]["micro_p"] == pytest.approx(3 / 4)
+    assert m["threshold"]["micro_r"] == 1.0
+    assert "no longer bills" in format_table(aware)
+
+    exact = evaluate(preds, [note], threshold=0.55, release_aware=False)
+    assert exact["gold_codes_coarser_than_release"] is None
+    assert exact["by_system"]["ICD-10-CM"]["ranking"]["map"] == pytest.approx((1 / 3) / 3)
+
+
+def test_release_aware_leaves_billable_gold_and_exact_names_alone() -> None:
+    """A billable gold code is never matched by prefix (E11.9 is not credited to gold E11.65's
+    sibling), and a coarse gold code the list already names exactly is not credited twice."""
+    from evaluation.datasets import GoldCode, LabeledNote
+    from evaluation.harness import credit_coarse_gold
+
+    gold = {("ICD-10-CM", "E11.65"), ("ICD-10-CM", "R51")}
+    codes = [_code("E11.659", 0.9, 1), _code("R51", 0.8, 2), _code("R51.9", 0.7, 3)]
+    out, n = credit_coarse_gold(codes, gold, lambda c: c == "R51")
+    assert n == 0 and [c["code"] for c in out] == ["E11.659", "R51", "R51.9"]
+    assert codes[2]["code"] == "R51.9"  # the input is not modified
+
+    note = LabeledNote(id="n", text="x", codes=(GoldCode("ICD-10-CM", "E11.65"),))
+    report = evaluate([{"id": "n", "codes": [_code("E11.659", 0.9, 1)]}], [note])
+    assert report["by_system"]["ICD-10-CM"]["ranking"]["map"] == 0.0
