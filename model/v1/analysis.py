@@ -13,7 +13,7 @@ from model.text.context import ContextAnalyzer
 from model.text.sections import Section, detect_sections, section_at
 from model.text.sentences import split_sentences
 from model.v1.matcher import CodeMatch, PhraseMatcher
-from model.v1.tokens import Token, tokenize
+from model.v1.tokens import Token, mark_polarity, tokenize
 
 #: Sections whose text feeds the section-aware ("key") features.
 KEY_SECTIONS: frozenset[str] = frozenset(
@@ -87,7 +87,7 @@ def analyze(
     sections = detect_sections(text)
     key_text = " ".join(text[s.start : s.end] for s in sections if s.name in KEY_SECTIONS)
     tokens = tokenize(text)
-    matches = matcher.match(tokens, sentences)
+    matches = matcher.match(mark_polarity(text, tokens, keep_plain=True), sentences)
     out = NoteAnalysis(text, tokens, sentences, sections, key_text, matches)
     if not matches:
         return out

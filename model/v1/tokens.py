@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -295,10 +296,57 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
     return out
 
 
+#: Words opening a "without" scope, and what ends one (a clause break, or a new qualifier).
+_POLARITY_OPEN = re.compile(r"\b(?:without|w/o|not)\b", re.IGNORECASE)
+_POLARITY_STOP = re.compile(r"[,;:.()\[\]\n]|\b(?:with|w/|and|but|plus)\b", re.IGNORECASE)
+#: A token in a "without" scope: its form plus this suffix, so it matches only the same polarity.
+NEG_SUFFIX = "~no"
+POLARITY_REACH = 4
+
+
+def mark_polarity(text: str, tokens: Sequence[Token], *, keep_plain: bool = False) -> list[Token]:
+    """`tokens` with those governed by "without"/"w/o"/"not" renamed `<norm>~no`.
+
+    Code descriptions separate siblings by what is absent: K21.9 "reflux disease without
+    esophagitis" vs K21.00 "with esophagitis, without bleeding"; K40.90 "not specified as
+    recurrent" vs K40.91 "recurrent". Order-free matching would read both the same; with the
+    polarity in the token, "esophagitis" and "esophagitis~no" are different words. A scope covers
+    at most `POLARITY_REACH` content tokens after the opener and ends at punctuation or at "with",
+    "and", "but" ("without obstruction or gangrene" covers both).
+
+    `keep_plain` keeps the plain token too (a note's tokens): "without esophagitis" still names
+    esophagitis, so a negated mention is found and left to the context analysis (corpora such as
+    CodiEsp code some negated findings), while "with esophagitis" no longer completes "without
+    esophagitis".
+    """
+    scopes: list[tuple[int, int]] = []
+    for m in _POLARITY_OPEN.finditer(text):
+        stop = _POLARITY_STOP.search(text, m.end())
+        scopes.append((m.end(), stop.start() if stop else len(text)))
+    if not scopes:
+        return list(tokens)
+    out: list[Token] = []
+    i = 0
+    used = 0
+    for tok in tokens:
+        while i < len(scopes) and scopes[i][1] <= tok.start:
+            i += 1
+            used = 0
+        if i < len(scopes) and scopes[i][0] <= tok.start < scopes[i][1] and used < POLARITY_REACH:
+            used += 1
+            if keep_plain:
+                out.append(tok)
+            out.append(Token(tok.norm + NEG_SUFFIX, tok.start, tok.end))
+        else:
+            out.append(tok)
+    return out
+
+
 def normalize_phrase(text: str) -> tuple[str, ...]:
-    """Normalised content tokens of a description or synonym (order kept, duplicates dropped)."""
+    """Normalised content tokens of a description or synonym (order kept, duplicates dropped;
+    tokens in a "without" scope carry `NEG_SUFFIX`, see `mark_polarity`)."""
     seen: dict[str, None] = {}
-    for tok in tokenize(text):
+    for tok in mark_polarity(text, tokenize(text)):
         if tok.norm not in DESCRIPTION_ONLY_STOP:
             seen.setdefault(tok.norm, None)
     return tuple(seen)

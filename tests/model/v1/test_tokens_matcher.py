@@ -9,7 +9,7 @@ from model.v1.em import documentation, implied_codes, level_match
 from model.v1.lexicon import Phrase, build_phrases
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import _thresholds
-from model.v1.tokens import snap_to_words, tokenize
+from model.v1.tokens import mark_polarity, normalize_phrase, snap_to_words, tokenize
 
 
 def test_tokens_keep_offsets_into_the_exact_text() -> None:
@@ -65,6 +65,74 @@ def test_matcher_finds_mentions_within_one_sentence_with_exact_offsets() -> None
     assert text[found["I10"].start : found["I10"].end] == "essential hypertension"
     assert "J18.9" in found and text[found["J18.9"].start : found["J18.9"].end] == "pneumonia"
     assert "E11.9" not in found
+
+
+def test_without_scope_marks_the_absent_findings() -> None:
+    assert normalize_phrase("Gastro-esophageal reflux disease without esophagitis")[-2:] == (
+        "without",
+        "esophagitis~no",
+    )
+    # the scope covers an "or" list and ends at the comma; "not" opens one too
+    assert normalize_phrase(
+        "Unilateral inguinal hernia, without obstruction or gangrene, not specified as recurrent"
+    ) == (
+        "unilateral",
+        "inguinal",
+        "hernia",
+        "without",
+        "obstruction~no",
+        "gangrene~no",
+        "recurrent~no",
+    )
+    assert "esophagitis" in normalize_phrase("GERD with esophagitis, without bleeding")
+    # a note keeps the plain token too: a negated mention is still found (context flags it)
+    text = "Seen for GERD w/o esophagitis and HTN."
+    norms = [t.norm for t in mark_polarity(text, tokenize(text), keep_plain=True)]
+    assert "esophagitis" in norms and "esophagitis~no" in norms
+    assert "hypertension~no" not in norms  # "and" ends the scope
+    marked = [t for t in mark_polarity(text, tokenize(text)) if t.norm == "esophagitis~no"]
+    assert text[marked[0].start : marked[0].end] == "esophagitis"
+
+
+def test_matcher_tells_siblings_apart_by_what_is_absent() -> None:
+    """K21.9 "... without esophagitis" vs K21.00 "... with esophagitis, without bleeding": an
+    order-free bag of words read both the same."""
+    phrases = build_phrases(
+        [
+            (
+                "ICD-10-CM",
+                "K21.9",
+                True,
+                "Gastro-esophageal reflux disease without esophagitis",
+                (),
+                (),
+            ),
+            (
+                "ICD-10-CM",
+                "K21.00",
+                True,
+                "Gastro-esophageal reflux disease with esophagitis, without bleeding",
+                (),
+                (),
+            ),
+        ],
+        {},
+        [],
+    )
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+
+    def coverage(text: str) -> dict[str, float]:
+        toks = mark_polarity(text, tokenize(text), keep_plain=True)
+        return {
+            m.codes_[x.code_index][1]: x.coverage for x in m.match(toks, [(0, len(text))]).values()
+        }
+
+    with_e = coverage("Gastro-esophageal reflux disease with esophagitis, without bleeding.")
+    assert with_e["K21.00"] == pytest.approx(1.0)
+    assert with_e.get("K21.9", 0.0) < 0.9
+    without_e = coverage("Gastro-esophageal reflux disease without esophagitis.")
+    assert without_e["K21.9"] == pytest.approx(1.0)
+    assert without_e.get("K21.00", 0.0) < 1.0
 
 
 def test_matcher_handles_empty_input() -> None:
