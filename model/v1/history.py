@@ -57,8 +57,12 @@ def derived_history(
     *,
     min_coverage: float = 0.8,
 ) -> dict[int, tuple[int, int, int]]:
-    """History code index -> (kind, start, end of the strongest disease mention behind it)."""
-    best: dict[int, tuple[float, int, int, int]] = {}
+    """History code index -> (kind, start, end of the strongest disease mention behind it).
+
+    A mention inside a longer one that also yields a history code is left out: in "grandfather:
+    Alzheimer's dementia" the disease is G30.9 (Z82.0), not the "dementia" inside it (F03.90,
+    Z81.8)."""
+    found: list[tuple[int, float, int, int, int]] = []
     for c, m in analysis.matches.items():
         ctx = analysis.context.get(c)
         if ctx is None or m.coverage < min_coverage or any(ctx[i] for i in _BLOCKING):
@@ -76,7 +80,13 @@ def derived_history(
         h = index.get(("ICD-10-CM", target)) if target else None
         if h is None:
             continue
-        strength = m.coverage * m.weight
+        found.append((h, m.coverage * m.weight, kind, m.start, m.end))
+    best: dict[int, tuple[float, int, int, int]] = {}
+    for h, strength, kind, start, end in found:
+        if any(
+            s2 <= start and end <= e2 and (e2 - s2) > (end - start) for _, _, _, s2, e2 in found
+        ):
+            continue
         if h not in best or strength > best[h][0]:
-            best[h] = (strength, kind, m.start, m.end)
+            best[h] = (strength, kind, start, end)
     return {h: (kind, s, e) for h, (_, kind, s, e) in best.items()}

@@ -67,3 +67,26 @@ def test_derived_history_from_flagged_mentions_only() -> None:
     out = derived_history(analysis, codes, index)
     assert out == {4: (FAMILY, 11, 24), 5: (PERSONAL, 37, 43)}
     assert text[11:24] == "breast cancer" and text[37:43] == "stroke"
+
+
+def test_a_disease_inside_a_longer_disease_mention_yields_no_history_code() -> None:
+    """"Alzheimer's dementia" in the family is Z82.0 (from G30.9), not also Z81.8 from the
+    "dementia" (F03.90) inside it; a separate mention still counts."""
+    text = "Grandfather: Alzheimer's dementia. Sister: depression."
+    codes = [
+        ("ICD-10-CM", "G30.9"),
+        ("ICD-10-CM", "F03.90"),
+        ("ICD-10-CM", "F32.A"),
+        ("ICD-10-CM", "Z82.0"),
+        ("ICD-10-CM", "Z81.8"),
+    ]
+    index = {c: i for i, c in enumerate(codes)}
+    analysis = NoteAnalysis(text, [], [(0, len(text))], [], "")
+    for c, (s, e) in {0: (13, 33), 1: (25, 33), 2: (43, 53)}.items():
+        analysis.matches[c] = CodeMatch(c, 1.0, 5.0, 2, 0, 0, s, e, 1, 1.0)
+        analysis.context[c] = _flags(family=True)
+    assert text[13:33] == "Alzheimer's dementia" and text[43:53] == "depression"
+    assert derived_history(analysis, codes, index) == {3: (FAMILY, 13, 33), 4: (FAMILY, 43, 53)}
+    # without the longer mention, the dementia mention yields Z81.8 (the strongest one wins)
+    del analysis.matches[0]
+    assert derived_history(analysis, codes, index)[4][0] == FAMILY
