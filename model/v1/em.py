@@ -121,7 +121,8 @@ def em_codes() -> frozenset[str]:
     return frozenset(_rules()["_code_family"])
 
 
-def _age(text: str) -> int | None:
+def age_in_text(text: str) -> int | None:
+    """The patient's age stated in the text ("a 52-year-old man"; months/weeks/days old: 0)."""
     m = _AGE_RE.search(text)
     if m is None:
         return None
@@ -218,7 +219,7 @@ def documentation(
     else:  # a family from the setting alone (ED, inpatient): nothing in the text to point at
         start = end = 0
     if age is None and any(f.startswith("preventive") for f in fams):
-        age = _age(text)
+        age = age_in_text(text)
     return EMDocumentation(
         minutes=int(t.group(1)) if t else None,
         mdm=mdm,

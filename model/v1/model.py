@@ -20,10 +20,12 @@ from model.suggestion import SuggestedCode, Suggestion
 from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
 from model.v1.analysis import NoteAnalysis, analyze
+from model.v1.bmi import derived_bmi
 from model.v1.classifier import SparseCodeClassifier
 from model.v1.cooccurrence import anchors
 from model.v1.em import (
     EMDocumentation,
+    age_in_text,
     documentation,
     em_codes,
     family_match,
@@ -338,6 +340,10 @@ class V1Model:
             if ("CPT", code) in self.code_index_
         ]
         analysis.history = derived_history(analysis, self.code_space_, self.code_index_)
+        # Z68 from a documented BMI value (kind BMI in the same table and feature).
+        age = em.age if em is not None and em.age is not None else age_in_text(analysis.text)
+        for c, found in derived_bmi(analysis.text, age, self.code_index_).items():
+            analysis.history.setdefault(c, found)
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
@@ -414,8 +420,9 @@ class V1Model:
                 # the classifier's n-grams would only add noise.
                 spans.extend(_repeats(text, *spans[0], limit=2))
                 return _distinct_spans(text, spans)
-        if m is None and c in analysis.history:
-            spans.append(snap_to_words(text, *analysis.history[c][1:]))
+        if c in analysis.history:
+            # the disease mention or BMI value the code was derived from comes first
+            spans.insert(0, snap_to_words(text, *analysis.history[c][1:]))
         system, code = self.code_space_[c]
         if em is not None and system == "CPT" and family_match(code, em) >= 0:
             if em.cue_start >= 0 and family_match(code, em) > 0:
