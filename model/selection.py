@@ -4,7 +4,7 @@ pair: the lower-scored one loses)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 Code = tuple[str, str]
 
@@ -29,11 +29,14 @@ def top_per_system(
 
 
 def accepted_codes(
-    chosen: Sequence[tuple[Code, float]], accept_thresholds: Mapping[str, float]
+    chosen: Sequence[tuple[Code, float]],
+    accept_thresholds: Mapping[str, float],
+    vouched: Collection[Code] = (),
 ) -> set[Code]:
-    """Codes at or above their system's accept threshold (1.01, nothing, when unknown), minus
-    the lower-scored code of every ICD-10-CM Excludes1 pair."""
-    acc = [(c, s) for c, s in chosen if s >= accept_thresholds.get(c[0], 1.01)]
+    """Codes at or above their system's accept threshold (1.01, nothing, when unknown), and any
+    of `vouched` (codes a certified model accepted), minus the lower-scored code of every
+    ICD-10-CM Excludes1 pair."""
+    acc = [(c, s) for c, s in chosen if s >= accept_thresholds.get(c[0], 1.01) or c in vouched]
     if len(acc) < 2:
         return {c for c, _ in acc}
     from model.codesets import get_catalog

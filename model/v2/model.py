@@ -9,6 +9,8 @@ Fitting (`fit`):
 3. On the stacking notes, which neither saw, each candidate code (v1's ranked list plus the
    network's best trained codes) gets one feature row (`model.v2.stacker.STACK_FEATURES`); the
    stacker, isotonic calibration, per-system thresholds and the `accepted` band are fitted there.
+   Where they are too few to certify a band for a system, the codes v1 marks `accepted` (v1's
+   band is certified on all its training notes' out-of-fold scores) are v2's accepted codes.
 4. With `refit_v1`, the served v1 model is refitted on every note (its output is a calibrated
    probability, so the stacker's inputs keep their meaning).
 
@@ -363,7 +365,11 @@ class V2Model:
             raise ValueError(f"scoring must be 'stacked' or 'network', got {self.scoring!r}")
         order = np.argsort(-scores, kind="stable")
         chosen = top_per_system(((cands[j], float(scores[j])) for j in order), top_k)
-        accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_)
+        # Where the stacking notes were too few to certify a band for a system, v1's certified
+        # band vouches: v1's accepted codes stay accepted.
+        uncertified = {system for system, t in self.ranker_.accept_thresholds_.items() if t > 1.0}
+        vouched = {c for c, v1c in by_code.items() if v1c.accepted and c[0] in uncertified}
+        accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_, vouched)
         evidence = self._evidence(note.text, [c for c, _ in chosen], enc)
         out = []
         for rank, (c, score) in enumerate(chosen, start=1):

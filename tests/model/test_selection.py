@@ -34,3 +34,21 @@ def test_accepted_drops_the_lower_scored_code_of_an_excludes1_pair() -> None:
         ("CPT", "99214"),
     }
     assert accepted_codes(chosen, {"ICD-10-CM": 0.99}) == set()  # CPT threshold unknown
+
+
+def test_vouched_codes_are_accepted_below_the_threshold_but_excludes1_still_applies() -> None:
+    chosen = [
+        (("ICD-10-CM", "E11.9"), 0.60),
+        (("ICD-10-CM", "E10.9"), 0.55),
+        (("ICD-10-CM", "I10"), 0.50),
+        (("ICD-10-CM", "J18.9"), 0.40),
+    ]
+    vouched = {("ICD-10-CM", "E11.9"), ("ICD-10-CM", "E10.9"), ("ICD-10-CM", "I10")}
+    # no band (1.01): only the vouched codes, and E10.9 loses to the higher-scored E11.9
+    assert accepted_codes(chosen, {"ICD-10-CM": 1.01}, vouched) == {
+        ("ICD-10-CM", "E11.9"),
+        ("ICD-10-CM", "I10"),
+    }
+    assert accepted_codes(chosen, {"ICD-10-CM": 1.01}) == set()
+    # a code vouched for but not in the list is not added
+    assert accepted_codes(chosen[:1], {}, {("ICD-10-CM", "Z00.00")}) == set()

@@ -56,6 +56,31 @@ def test_v2_suggestion_contract_and_evidence_offsets(fitted_v2: V2Model) -> None
     assert {c.system for c in only_cpt.codes} <= {"CPT"}
 
 
+def test_v2_falls_back_to_v1s_certified_band_where_it_has_none(fitted_v2: V2Model) -> None:
+    """A system the stacking notes could not certify (accept threshold 1.01) accepts the codes
+    v1 accepted; a certified system keeps its own band."""
+    import copy
+
+    note = Note.create(NOTE, id="n1", meta={"setting": "outpatient"})
+    model = copy.copy(fitted_v2)
+    model.v1_ = copy.copy(fitted_v2.v1_)
+    model.v1_.ranker_ = copy.copy(fitted_v2.v1_.ranker_)
+    # v1 certified for ICD-10-CM only (the tiny fixture's own bands accept nothing)
+    model.v1_.ranker_.accept_thresholds_ = {"ICD-10-CM": 0.0, "CPT": 1.01, "HCPCS": 1.01}
+    v1_out = model.v1_.suggest_note(note, model_version="v1", top_k=60)
+    v1_accepted = {(c.system, c.code) for c in v1_out.codes if c.accepted}
+    assert v1_accepted and {s for s, _ in v1_accepted} == {"ICD-10-CM"}
+    model.ranker_ = copy.copy(fitted_v2.ranker_)
+    model.ranker_.accept_thresholds_ = dict.fromkeys(("ICD-10-CM", "CPT", "HCPCS"), 1.01)
+    out = model.suggest_note(note, model_version="v2-test", top_k=30)
+    accepted = {(c.system, c.code) for c in out.codes if c.accepted}
+    listed = {(c.system, c.code) for c in out.codes}
+    assert accepted and accepted <= v1_accepted & listed
+    model.ranker_.accept_thresholds_ = dict.fromkeys(("ICD-10-CM", "CPT", "HCPCS"), 0.0)
+    everything = model.suggest_note(note, model_version="v2-test", top_k=30)
+    assert sum(c.accepted for c in everything.codes) >= len(accepted)
+
+
 def test_v2_scores_codes_without_training_examples(fitted_v2: V2Model) -> None:
     """v1's candidates the network never trained on get a real, description-driven network score
     (the head's shared part), not a constant."""
