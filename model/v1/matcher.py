@@ -3,6 +3,11 @@
 Each phrase is an IDF-weighted bag of normalised tokens whose weights sum to one. A sentence is a
 binary bag of its tokens. `coverage = sentences @ phrases.T` is then the weighted share of each
 phrase's tokens present in each sentence (order-free, within one sentence).
+
+Misspellings: a note word of at least `MIN_FUZZY` letters that no phrase uses is read as the
+phrase word one deletion, insertion or substitution away ("fngus" fungus, "fracction" fraction,
+"diabetse" diabetes), the one most phrases use when several are; a lookup table of single
+deletions (SymSpell) makes that a few dictionary probes per unknown word.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from model.v1.lexicon import Phrase
-from model.v1.tokens import Token
+from model.v1.tokens import NEG_SUFFIX, Token
+
+MIN_FUZZY = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,7 @@ class PhraseMatcher:
             phrase_len[i] = len(ph.tokens)
             phrase_w[i] = total
         self.vocab_ = vocab
+        self.fuzzy_ = _deletion_index(vocab, df)
         self.codes_ = list(codes)
         self.phrase_tokens_T_ = sp.csr_matrix(
             (np.asarray(vals, dtype=np.float32), (cols, rows)), shape=(len(vocab), len(phrases))
@@ -93,6 +101,7 @@ class PhraseMatcher:
         """Best match per code index. `sentence_bounds` are character ranges of sentences."""
         if not tokens or not sentence_bounds:
             return {}
+        tokens = self.correct(tokens)
         # Assign each token to its sentence.
         starts = np.fromiter((s for s, _ in sentence_bounds), dtype=np.int64)
         tok_sent: list[int] = []
@@ -156,6 +165,29 @@ class PhraseMatcher:
             )
         return out
 
+    def correct(self, tokens: Sequence[Token]) -> list[Token]:
+        """`tokens` with misspelt words (see the module docstring) replaced by phrase words."""
+        fuzzy: dict[str, str] | None = getattr(self, "fuzzy_", None)
+        if not fuzzy:
+            return list(tokens)
+        out: list[Token] = []
+        for tok in tokens:
+            word = tok.norm
+            if word in self.vocab_ or len(word) < MIN_FUZZY:
+                out.append(tok)
+                continue
+            base, neg = (
+                (word[: -len(NEG_SUFFIX)], NEG_SUFFIX)
+                if word.endswith(NEG_SUFFIX)
+                else (
+                    word,
+                    "",
+                )
+            )
+            fixed = _closest(base, fuzzy, self.vocab_) if base.isalpha() else None
+            out.append(tok if fixed is None else Token(fixed + neg, tok.start, tok.end))
+        return out
+
     def _mention(
         self,
         code: int,
@@ -185,3 +217,39 @@ class PhraseMatcher:
             n_sentences=0,
             support=0.0,
         )
+
+
+def _deletion_index(vocab: dict[str, int], df: dict[str, int]) -> dict[str, str]:
+    """Single-deletion variant -> the phrase word it comes from (the most used on a tie), for
+    alphabetic words of at least `MIN_FUZZY` letters."""
+    out: dict[str, str] = {}
+    for word in sorted(vocab, key=lambda w: (-df.get(w, 0), w)):
+        if len(word) < MIN_FUZZY or not word.isalpha():
+            continue
+        for i in range(len(word)):
+            out.setdefault(word[:i] + word[i + 1 :], word)
+    return out
+
+
+def _closest(word: str, fuzzy: dict[str, str], vocab: dict[str, int]) -> str | None:
+    """The phrase word one edit from `word`: a letter left out, one too many, or one wrong."""
+    hit = fuzzy.get(word)  # word = a phrase word minus one letter
+    if hit is not None:
+        return hit
+    deletions = [word[:i] + word[i + 1 :] for i in range(len(word))]
+    for d in deletions:  # one letter too many
+        if len(d) >= MIN_FUZZY and d in vocab:
+            return d
+    for d in deletions:  # one letter wrong, or two neighbours swapped
+        hit = fuzzy.get(d)
+        if hit is not None and len(hit) == len(word) and _substitution_or_swap(word, hit):
+            return hit
+    return None
+
+
+def _substitution_or_swap(a: str, b: str) -> bool:
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(diff) == 1:
+        return True
+    i, j = diff if len(diff) == 2 else (0, 0)
+    return j == i + 1 and a[i] == b[j] and a[j] == b[i]

@@ -135,6 +135,30 @@ def test_matcher_tells_siblings_apart_by_what_is_absent() -> None:
     assert without_e.get("K21.00", 0.0) < 1.0
 
 
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Assessment: essential hypertnsion.", "hypertnsion"),  # a letter left out
+        ("Assessment: essential hyperrtension.", "hyperrtension"),  # one too many
+        ("Assessment: essential hypertansion.", "hypertansion"),  # one wrong
+        ("Assessment: essential hypertesnion.", "hypertesnion"),  # two swapped
+    ],
+)
+def test_matcher_reads_a_misspelt_word_as_the_phrase_word(text: str, word: str) -> None:
+    m = _matcher()
+    found = {
+        m.codes_[x.code_index][1]: x for x in m.match(tokenize(text), [(0, len(text))]).values()
+    }
+    assert found["I10"].coverage == pytest.approx(1.0)
+    assert text[found["I10"].start : found["I10"].end] == f"essential {word}"
+
+
+def test_matcher_leaves_far_and_short_unknown_words_alone() -> None:
+    m = _matcher()
+    toks = tokenize("hypotension, pnm and hyprtnsion today")
+    assert [t.norm for t in m.correct(toks)] == [t.norm for t in toks]
+
+
 def test_matcher_handles_empty_input() -> None:
     assert _matcher().match([], [(0, 0)]) == {}
 
