@@ -42,7 +42,18 @@ OFFICE_TIME = {
     ("est", 4): (30, 39),
     ("est", 5): (40, 54),
 }
-TELE_TIME = {2: (10, 19), 3: (20, 29), 4: (30, 39), 5: (40, 55)}
+#: Telehealth (98000-98015) shares the office visits' time thresholds: new patients 15/30/45/60
+#: minutes, established 10/20/30/40.
+TELE_TIME = {
+    ("new", 2): (15, 29),
+    ("new", 3): (30, 44),
+    ("new", 4): (45, 59),
+    ("new", 5): (60, 74),
+    ("est", 2): (10, 19),
+    ("est", 3): (20, 29),
+    ("est", 4): (30, 39),
+    ("est", 5): (40, 55),
+}
 CONSULT_TIME = {2: (20, 29), 3: (30, 39), 4: (40, 54), 5: (55, 80)}
 #: Specialties that do the any-specialty ("*") labs, injections and vaccines in the office.
 GENERALISTS = frozenset(
@@ -700,14 +711,15 @@ class Planner:
         elif nt == "telehealth":
             case.em_basis = "time"
             case.modality = "video" if rng.random() < 0.7 else "audio"
-            lo, hi = TELE_TIME[level]
-            case.em_minutes = rng.randint(lo + (5 if new else 0), hi + (5 if new else 0))
+            lo, hi = TELE_TIME[("new" if new else "est", level)]
+            case.em_minutes = rng.randint(lo, hi)
             base = 98000 if case.modality == "video" else 98008
             case.em = ("CPT", str(base + (0 if new else 4) + level - 2))
         elif nt == "consult":
             case.em_basis = "time"
             if case.setting == "inpatient":
-                lo, hi = {2: (35, 49), 3: (50, 69), 4: (70, 79), 5: (80, 110)}[level]
+                # inpatient consults: 35/45/60/80 minutes met or exceeded
+                lo, hi = {2: (35, 44), 3: (45, 59), 4: (60, 79), 5: (80, 110)}[level]
                 code = ("99252", "99253", "99254", "99255")[level - 2]
             else:
                 lo, hi = CONSULT_TIME[level]
