@@ -121,6 +121,24 @@ def em_codes() -> frozenset[str]:
     return frozenset(_rules()["_code_family"])
 
 
+_MORE_THAN = re.compile(
+    r"(?:more\s+than|greater\s+than|over|in\s+excess\s+of|exceeding|>)\s*$", re.IGNORECASE
+)
+_LESS_THAN = re.compile(r"(?:less\s+than|under|fewer\s+than|<)\s*$", re.IGNORECASE)
+
+
+def _minutes(text: str, m: re.Match[str]) -> int:
+    """The documented minutes; "more than 30 minutes" is at least 31 (the discharge-day and
+    time-threshold idiom), "less than 30 minutes" at most 29."""
+    n = int(m.group(1))
+    before = text[max(0, m.start(1) - 20) : m.start(1)]
+    if _MORE_THAN.search(before):
+        return n + 1
+    if _LESS_THAN.search(before):
+        return max(0, n - 1)
+    return n
+
+
 def age_in_text(text: str) -> int | None:
     """The patient's age stated in the text ("a 52-year-old man"; months/weeks/days old: 0)."""
     m = _AGE_RE.search(text)
@@ -221,7 +239,7 @@ def documentation(
     if age is None and any(f.startswith("preventive") for f in fams):
         age = age_in_text(text)
     return EMDocumentation(
-        minutes=int(t.group(1)) if t else None,
+        minutes=_minutes(text, t) if t else None,
         mdm=mdm,
         start=start,
         end=end,

@@ -116,3 +116,20 @@ def test_em_nothing_documented() -> None:
     assert documentation("Cough for two days, no fever.", setting="outpatient") is None
     assert family_match("99214", None) == 0.0
     assert implied_codes(None) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes", "code"),
+    [
+        ("Discharge summary. Discharge day management: more than 30 minutes.", 31, "99239"),
+        ("Discharge summary. Time spent on discharge: >30 minutes.", 31, "99239"),
+        ("Discharge summary. Discharge day management: 30 minutes.", 30, "99238"),
+        ("Discharge summary. Total time spent less than 30 minutes.", 29, "99238"),
+    ],
+)
+def test_em_more_or_less_than_a_time(text: str, minutes: int, code: str) -> None:
+    """ "More than 30 minutes" meets a threshold stated as "31 minutes or more"."""
+    doc = documentation(text, setting="inpatient")
+    assert doc is not None and doc.minutes == minutes
+    assert "discharge" in doc.families
+    assert level_match(code, doc) > 0
