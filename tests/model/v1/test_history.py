@@ -70,7 +70,7 @@ def test_derived_history_from_flagged_mentions_only() -> None:
 
 
 def test_a_disease_inside_a_longer_disease_mention_yields_no_history_code() -> None:
-    """In the family, "Alzheimer's dementia" is is Z82.0 (from G30.9), not also Z81.8 from the
+    """In the family, "Alzheimer's dementia" is Z82.0 (from G30.9), not also Z81.8 from the
     "dementia" (F03.90) inside it; a separate mention still counts."""
     text = "Grandfather: Alzheimer's dementia. Sister: depression."
     codes = [
