@@ -70,6 +70,19 @@ def synonym_rows() -> list[tuple[str, str]]:
     return rows
 
 
+def synonym_system(catalog: Any, code: str) -> str:
+    """The code system a synonyms.tsv code belongs to. ICD-10-CM codes are written with their
+    dot (or have 3 characters); a letter and four digits is HCPCS Level II when the catalog has
+    it (G0439 is HCPCS, not ICD-10-CM G04.39); five digits are CPT."""
+    if code[:1].isdigit():
+        return "CPT" if catalog.get("CPT", code) else "HCPCS"
+    if "." not in code and len(code) == 5 and catalog.get("HCPCS", code):
+        return "HCPCS"
+    if catalog.get("ICD-10-CM", code):
+        return "ICD-10-CM"
+    return "HCPCS"
+
+
 def default_billable_child(children: list[tuple[str, str]]) -> str | None:
     """Pick the child a header's wording rolls to: the 'unspecified' one, else the first."""
     if not children:

@@ -38,7 +38,13 @@ from model.v1.features import (
     feature_rows,
 )
 from model.v1.history import derived_history
-from model.v1.lexicon import build_phrases, header_child, synonym_rows, to_billable
+from model.v1.lexicon import (
+    build_phrases,
+    header_child,
+    synonym_rows,
+    synonym_system,
+    to_billable,
+)
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
 from model.v1.stats import TOP_RANK, CodeStats, code_stats
@@ -105,10 +111,7 @@ class V1Model:
                         header_targets.setdefault(e.description, child)
         synonyms = []
         for code, phrase in synonym_rows():
-            if not code[:1].isdigit() and catalog.get("ICD-10-CM", code):
-                syn_system = "ICD-10-CM"
-            else:
-                syn_system = "CPT" if catalog.get("CPT", code) else "HCPCS"
+            syn_system = synonym_system(catalog, code)
             entry = catalog.get(syn_system, code)
             if entry is None or not entry.billable:
                 raise ValueError(f"synonyms.tsv names {code}, which is not a billable code")

@@ -7,16 +7,13 @@ from typing import Any
 import pytest
 
 from model.codesets import get_catalog
-from model.v1.lexicon import build_phrases, synonym_rows
+from model.v1.lexicon import build_phrases, synonym_rows, synonym_system
 from model.v1.matcher import PhraseMatcher
 from model.v1.tokens import tokenize
 
 
 def _system(catalog: Any, code: str) -> str:
-    """The same system resolution the v1 model applies when it reads synonyms.tsv."""
-    if not code[:1].isdigit() and catalog.get("ICD-10-CM", code):
-        return "ICD-10-CM"
-    return "CPT" if catalog.get("CPT", code) else "HCPCS"
+    return synonym_system(catalog, code)
 
 
 def test_every_synonym_row_names_a_billable_code() -> None:
@@ -29,13 +26,41 @@ def test_every_synonym_row_names_a_billable_code() -> None:
     assert not bad, f"synonyms.tsv rows without a billable code: {bad}"
 
 
-def test_synonym_rows_are_unique_and_hold_no_cpt_codes() -> None:
+def test_synonym_rows_are_unique_and_cpt_rows_are_project_written_names() -> None:
+    """CPT descriptors are AMA text: CPT rows are allowed only in the block of common clinical
+    names the project wrote, and never repeat the catalog's own label."""
+    from importlib import resources
+
     catalog = get_catalog()
     rows = synonym_rows()
     assert len(rows) == len(set(rows))
-    # CPT descriptors are AMA text: the list holds ICD-10-CM and HCPCS wording only.
-    assert not [code for code, _ in rows if _system(catalog, code) == "CPT"]
     assert len(rows) >= 600
+    lines = resources.files("model.v1").joinpath("data/synonyms.tsv").read_text("utf-8")
+    marker = "# CPT / HCPCS: common clinical names (project-written)"
+    assert marker in lines
+    before = synonym_rows_in(lines.split(marker)[0])
+    assert not [c for c, _ in before if _system(catalog, c) == "CPT"]
+    cpt = [(c, p) for c, p in rows if _system(catalog, c) == "CPT"]
+    assert cpt
+    for code, phrase in cpt:
+        assert phrase.lower() != catalog.get("CPT", code).description.lower(), code
+
+
+def synonym_rows_in(text: str) -> list[tuple[str, str]]:
+    return [
+        (row.split("\t")[0], row.split("\t")[1])
+        for row in text.splitlines()
+        if row and not row.startswith("#") and "\t" in row
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "system"),
+    [("G0439", "HCPCS"), ("J1100", "HCPCS"), ("G2211", "HCPCS"), ("G04.39", "ICD-10-CM"),
+     ("J11.00", "ICD-10-CM"), ("I10", "ICD-10-CM"), ("90715", "CPT"), ("E11.9", "ICD-10-CM")],
+)  # fmt: skip
+def test_synonym_system_tells_hcpcs_from_undotted_icd(code: str, system: str) -> None:
+    assert synonym_system(get_catalog(), code) == system
 
 
 #: Codes whose official wording and synonyms make the small dictionary below, plus distractors.
