@@ -44,16 +44,7 @@ OFFICE_TIME = {
 }
 #: Telehealth (98000-98015) shares the office visits' time thresholds: new patients 15/30/45/60
 #: minutes, established 10/20/30/40.
-TELE_TIME = {
-    ("new", 2): (15, 29),
-    ("new", 3): (30, 44),
-    ("new", 4): (45, 59),
-    ("new", 5): (60, 74),
-    ("est", 2): (10, 19),
-    ("est", 3): (20, 29),
-    ("est", 4): (30, 39),
-    ("est", 5): (40, 55),
-}
+TELE_TIME = OFFICE_TIME
 CONSULT_TIME = {2: (20, 29), 3: (30, 39), 4: (40, 54), 5: (55, 80)}
 #: Specialties that do the any-specialty ("*") labs, injections and vaccines in the office.
 GENERALISTS = frozenset(
