@@ -52,6 +52,17 @@ from model.v1.tokens import classifier_text, snap_to_words
 
 log = logging.getLogger(__name__)
 
+#: Planning words in the sentence that names a procedure: such a procedure is not marked
+#: `accepted` (billing a procedure that was only ordered or planned is billing a service not
+#: rendered), whatever its score. Its rank and score are unchanged.
+_PLANNING = re.compile(
+    r"\b(?:will|would|to\s+be|plan(?:s|ned|ning)?|order(?:s|ed|ing)?|schedul(?:e|es|ed|ing)"
+    r"|recommend(?:s|ed|ation)?|refer(?:s|red|ral)?|consider(?:s|ed|ing)?|request(?:s|ed)?"
+    r"|pending|await(?:s|ed|ing)?|next|future|upcoming|declin(?:e|es|ed)|defer(?:s|red)?"
+    r"|arrang(?:e|es|ed|ing)|candidate|if|should|may|might)\b",
+    re.IGNORECASE,
+)
+
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 LabelSet = set[tuple[str, str]]
 
@@ -394,6 +405,7 @@ class V1Model:
             ((self.code_space_[cands[j]], float(scores[j])) for j in order), top_k, systems
         )
         accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_)
+        accepted -= _planned_procedures(accepted, analysis, self.code_index_)
         out = []
         for rank, ((system, code), score) in enumerate(chosen, start=1):
             out.append(
@@ -528,4 +540,23 @@ def _lr_dict(logits: np.ndarray, idx: np.ndarray) -> dict[int, tuple[float, floa
     out: dict[int, tuple[float, float, int]] = {}
     for rank, j in enumerate(order[:200]):
         out[int(idx[j])] = (float(logits[j]), float(logits[j]), rank)
+    return out
+
+
+def _planned_procedures(
+    accepted: set[tuple[str, str]], analysis: NoteAnalysis, index: dict[tuple[str, str], int]
+) -> set[tuple[str, str]]:
+    """Accepted CPT/HCPCS codes, other than E/M visits, whose named mention sits in a sentence
+    with planning words (`_PLANNING`)."""
+    out: set[tuple[str, str]] = set()
+    visit_codes = em_codes()
+    for system, code in accepted:
+        if system == "ICD-10-CM" or code in visit_codes:
+            continue
+        m = analysis.matches.get(index[(system, code)])
+        if m is None:
+            continue
+        start, end = analysis.sentences[m.sentence]
+        if _PLANNING.search(analysis.text, start, end):
+            out.add((system, code))
     return out
