@@ -130,6 +130,13 @@ def test_evaluate_on_synthetic_prints_table_and_writes_json(
     assert "MAP" in result.output and "ICD-10-CM" in result.output
     report = json.loads((tmp_path / "reports" / "synthetic_test.json").read_text())
     assert 0.0 <= report["by_system"]["ICD-10-CM"]["ranking"]["map"] <= 1.0
+    assert report["release_aware"] is True
+    args = ["evaluate", "--model", str(trained_model_dir), "--synthetic", str(gold)]
+    exact = runner.invoke(app, [*args, "--out", str(tmp_path / "exact"), "--exact-codes"])
+    assert exact.exit_code == 0, exact.output
+    report = json.loads((tmp_path / "exact" / "synthetic_test.json").read_text())
+    assert report["release_aware"] is False
+    assert report["gold_codes_coarser_than_release"] is None
 
 
 def test_evaluate_needs_exactly_one_dataset(tmp_path: Path, trained_model_dir: Path) -> None:
