@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.benchmark import _as_note, _threshold_map
+from evaluation.benchmark import _as_note, _threshold_map, exact_summary
 from evaluation.datasets import DatasetError, LabeledNote, load_codiesp, load_codiesp_dir
 from evaluation.harness import OVERALL, evaluate
 from evaluation.metrics import ranked_codes
@@ -191,7 +191,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if label == "v2 network":
             thr = None  # uncalibrated scores: threshold-free metrics only
         report = evaluate(preds, test, threshold=thr)
-        exact = evaluate(preds, test, threshold=thr, release_aware=False)
         ranking = report["by_system"][OVERALL]["ranking"]
         results[label] = {
             "model_version": suggester.model_version,
@@ -199,10 +198,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ranking": ranking,
             "accepted": report["by_system"][OVERALL]["accepted"],
             "threshold": report["by_system"][OVERALL]["threshold"],
-            "exact_codes": {
-                "map": exact["by_system"][OVERALL]["ranking"]["map"],
-                "accepted_precision": exact["by_system"][OVERALL]["accepted"]["micro_p"],
-            },
+            "exact_codes": exact_summary(preds, test, thr),
             "gold_codes_coarser_than_release": report["gold_codes_coarser_than_release"],
             "unseen": unseen_top15(preds, test, train),
             "evidence": evidence_check(preds, sentences, test, threshold=thr),
