@@ -247,9 +247,10 @@ def normalize_word(raw: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def abbreviations() -> dict[str, tuple[str, ...]]:
-    """Abbreviation → expansion tokens, from `data/abbreviations.tsv` (validated on load)."""
-    out: dict[str, tuple[str, ...]] = {}
+def _abbreviation_rows() -> dict[str, str]:
+    """Abbreviation (lower case) → its expansion as written, from `data/abbreviations.tsv`,
+    validated on load."""
+    out: dict[str, str] = {}
     path = resources.files("model.v1").joinpath("data/abbreviations.tsv")
     with path.open(encoding="utf-8") as fh:
         for lineno, row in enumerate(csv.reader(fh, delimiter="\t"), start=1):
@@ -263,10 +264,17 @@ def abbreviations() -> dict[str, tuple[str, ...]]:
             key = row[0].strip().lower()
             if key in out:
                 raise ValueError(f"abbreviations.tsv line {lineno}: {key!r} is listed twice")
-            out[key] = tuple(
-                normalize_word(t) for t in row[1].lower().split() if t not in STOPWORDS
-            )
+            out[key] = row[1].strip()
     return out
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> dict[str, tuple[str, ...]]:
+    """Abbreviation → expansion tokens, from `data/abbreviations.tsv` (validated on load)."""
+    return {
+        key: tuple(normalize_word(t) for t in expansion.lower().split() if t not in STOPWORDS)
+        for key, expansion in _abbreviation_rows().items()
+    }
 
 
 def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) -> list[Token]:
@@ -374,14 +382,7 @@ def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
 @lru_cache(maxsize=1)
 def _expansions() -> dict[str, str]:
     """Abbreviation → its expansion as plain words (unstemmed), from `abbreviations.tsv`."""
-    abbreviations()  # validates the file
-    out: dict[str, str] = {}
-    path = resources.files("model.v1").joinpath("data/abbreviations.tsv")
-    with path.open(encoding="utf-8") as fh:
-        for row in csv.reader(fh, delimiter="\t"):
-            if row and not row[0].startswith("#"):
-                out[row[0].strip().lower()] = row[1].strip().lower()
-    return out
+    return {key: expansion.lower() for key, expansion in _abbreviation_rows().items()}
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[/&][A-Za-z0-9]+)*")
