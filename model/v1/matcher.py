@@ -176,14 +176,8 @@ class PhraseMatcher:
             if word in self.vocab_ or len(word) < MIN_FUZZY:
                 out.append(tok)
                 continue
-            base, neg = (
-                (word[: -len(NEG_SUFFIX)], NEG_SUFFIX)
-                if word.endswith(NEG_SUFFIX)
-                else (
-                    word,
-                    "",
-                )
-            )
+            neg = NEG_SUFFIX if word.endswith(NEG_SUFFIX) else ""
+            base = word[: len(word) - len(neg)]
             fixed = _closest(base, fuzzy, self.vocab_) if base.isalpha() else None
             out.append(tok if fixed is None else Token(fixed + neg, tok.start, tok.end))
         return out
