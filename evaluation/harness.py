@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ class _Release:
 
 
 def credit_coarse_gold(
-    codes: Sequence[dict[str, Any]], gold: set[tuple[str, str]], coarse: Any
+    codes: Sequence[dict[str, Any]], gold: set[tuple[str, str]], coarse: Callable[[str], bool]
 ) -> tuple[list[dict[str, Any]], int]:
     """`codes` with the best-ranked refinement of each coarse gold ICD-10-CM code renamed to it.
 
