@@ -102,10 +102,15 @@ class PhraseMatcher:
         if not tokens or not sentence_bounds:
             return {}
         tokens = self.correct(tokens)
+        # A plain word at the position of its own "~no" twin is a kept copy of a word in a
+        # without/not scope (see `tokens.mark_polarity`).
+        negated_at = {
+            (t.start, t.norm[: -len(NEG_SUFFIX)]) for t in tokens if t.norm.endswith(NEG_SUFFIX)
+        }
         # Assign each token to its sentence.
         starts = np.fromiter((s for s, _ in sentence_bounds), dtype=np.int64)
         tok_sent: list[int] = []
-        rows, cols = [], []
+        rows, cols, copy = [], [], []
         for tok in tokens:
             j = self.vocab_.get(tok.norm)
             s_idx = int(np.searchsorted(starts, tok.start, side="right")) - 1
@@ -113,14 +118,11 @@ class PhraseMatcher:
             if j is not None:
                 rows.append(max(s_idx, 0))
                 cols.append(j)
+                copy.append((tok.start, tok.norm) in negated_at)
         if not rows:
             return {}
         n_sent = len(sentence_bounds)
-        sent_tok = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_sent, len(self.vocab_))
-        )
-        sent_tok.data[:] = 1.0  # duplicates summed by the constructor; back to binary
-        cov = (sent_tok @ self.phrase_tokens_T_).tocoo()
+        cov = self._coverage(np.array(rows), np.array(cols), np.array(copy, dtype=bool), n_sent)
         keep = cov.data >= self.min_coverage - 1e-6
         s_idx_arr, p_idx_arr, c_arr = cov.row[keep], cov.col[keep], cov.data[keep]
         if len(c_arr) == 0:
@@ -164,6 +166,35 @@ class PhraseMatcher:
                 support=float(sum(support[code].values())),
             )
         return out
+
+    def _coverage(
+        self, rows: np.ndarray, cols: np.ndarray, copy: np.ndarray, n_sent: int
+    ) -> sp.coo_matrix:
+        """(sentences x phrases) coverage from token hits (`rows` sentence, `cols` vocabulary
+        id; `copy` marks kept plain copies of negated words).
+
+        A negated word counts toward a phrase only when the phrase has no plainly present word
+        in that sentence: "without bleeding" leaves "esophagitis without bleeding" to K21.00 and
+        no longer completes K21.01 "... with bleeding", and "not specified as recurrent" does not
+        complete "recurrent"; a finding that is negated as a whole ("without fever") is still
+        found, for the context analysis to judge.
+        """
+        shape = (n_sent, len(self.vocab_))
+
+        def product(keep: np.ndarray) -> sp.csr_matrix:
+            m = sp.csr_matrix(
+                (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=shape
+            )
+            m.data[:] = 1.0  # duplicates summed by the constructor; back to binary
+            return (m @ self.phrase_tokens_T_).tocsr()
+
+        every = product(np.ones(len(rows), dtype=bool))
+        if not copy.any():
+            return every.tocoo()
+        plain = product(~copy)
+        has_plain = plain.copy()
+        has_plain.data[:] = 1.0
+        return (plain + every - every.multiply(has_plain)).tocoo()
 
     def correct(self, tokens: Sequence[Token]) -> list[Token]:
         """`tokens` with misspelt words (see the module docstring) replaced by phrase words."""

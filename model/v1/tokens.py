@@ -283,6 +283,8 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
     out: list[Token] = []
     for m in _TOKEN_RE.finditer(text):
         raw = m.group(0).lower()
+        if raw.endswith("'s"):  # possessive: "Alzheimer's" and "Alzheimer" are one word
+            raw = raw[:-2]
         start, end = m.start(), m.end()
         expansion = abbr.get(raw)
         if expansion is not None:

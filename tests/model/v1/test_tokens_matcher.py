@@ -135,6 +135,55 @@ def test_matcher_tells_siblings_apart_by_what_is_absent() -> None:
     assert without_e.get("K21.00", 0.0) < 1.0
 
 
+def _coverage_of(descriptions: list[tuple[str, str]], text: str) -> dict[str, float]:
+    phrases = build_phrases(
+        [("ICD-10-CM", code, True, desc, (), ()) for code, desc in descriptions], {}, []
+    )
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+    toks = mark_polarity(text, tokenize(text), keep_plain=True)
+    return {m.codes_[x.code_index][1]: x.coverage for x in m.match(toks, [(0, len(text))]).values()}
+
+
+def test_a_negated_word_does_not_complete_a_phrase_that_wants_it_present() -> None:
+    """The note keeps the plain word of "without bleeding" (a negated finding is still found),
+    but that copy must not turn "esophagitis, without bleeding" into K21.01 "with bleeding", nor
+    "not specified as recurrent" into K40.91 "recurrent"."""
+    gerd = [
+        ("K21.00", "Gastro-esophageal reflux disease with esophagitis, without bleeding"),
+        ("K21.01", "Gastro-esophageal reflux disease with esophagitis, with bleeding"),
+    ]
+    cov = _coverage_of(gerd, "Gastro-esophageal reflux disease with esophagitis, without bleeding.")
+    assert cov["K21.00"] == pytest.approx(1.0)
+    assert cov["K21.01"] < 0.99
+    cov = _coverage_of(gerd, "Gastro-esophageal reflux disease with esophagitis with bleeding.")
+    assert cov["K21.01"] == pytest.approx(1.0)
+    assert cov.get("K21.00", 0.0) < 0.99
+    hernia = [
+        (
+            "K40.90",
+            "Unilateral inguinal hernia, without obstruction or gangrene, not specified as"
+            " recurrent",
+        ),
+        ("K40.91", "Unilateral inguinal hernia, without obstruction or gangrene, recurrent"),
+    ]
+    cov = _coverage_of(
+        hernia,
+        "Unilateral inguinal hernia, w/o obstruction or gangrene, not specified as recurrent",
+    )
+    assert cov["K40.90"] == pytest.approx(1.0)
+    assert cov["K40.91"] < 0.99
+
+
+def test_a_finding_negated_as_a_whole_is_still_found() -> None:
+    # "without fever" names the fever; the context analysis, not the matcher, rules it out.
+    cov = _coverage_of(
+        [("R50.9", "Fever, unspecified"), ("R05.9", "Cough, unspecified")],
+        "Cough for a week, without fever.",
+    )
+    assert cov["R50.9"] == pytest.approx(1.0)
+    assert cov["R05.9"] == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     ("text", "word"),
     [
@@ -213,3 +262,11 @@ def test_accept_threshold_is_unreachable_when_precision_never_qualifies() -> Non
     scores = np.array([0.9, 0.8, 0.7])
     y = np.array([0, 1, 0])
     assert _thresholds(scores, y, 0.95, 1)[2] == 1.01
+
+
+def test_possessive_eponyms_read_as_the_plain_name() -> None:
+    # "Alzheimer's dementia" and the lexicon's "alzheimer dementia" are the same words.
+    norms = [t.norm for t in tokenize("Grandfather: Alzheimer's dementia; Crohn disease.")]
+    assert norms[1:3] == [t.norm for t in tokenize("alzheimer dementia")]
+    assert [t.norm for t in tokenize("Crohn's disease")] == norms[3:5]
+    assert all("'" not in n for n in norms)
