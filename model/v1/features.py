@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "sibling_gap",
     "sibling_rank",
     "dominated_by",
+    "subsumed_in_category",
+    "subsumed_in_system",
+    "inside_history_mention",
     "em_rule",
     "em_family",
     "history_rule",
@@ -140,6 +144,8 @@ def feature_rows(
     for v in cat_cov.values():
         v.sort(reverse=True)
     dominated = _dominated(matches, cands)
+    subsumed = _subsumed(analysis, cands, table)
+    in_history = _inside_history(analysis, cands)
     prior = stats.prior
     log_chars = math.log1p(len(analysis.text))
     log_matches = math.log1p(len(matches))
@@ -185,6 +191,8 @@ def feature_rows(
             sibling_gap,
             sibling_rank,
             dominated.get(c, 0.0),
+            *subsumed.get(c, (0.0, 0.0)),
+            in_history.get(c, 0.0),
             em_rule,
             em_family,
             analysis.history[c][0] if c in analysis.history else 0,
@@ -218,4 +226,68 @@ def _dominated(matches: dict[int, CodeMatch], cands: Sequence[int]) -> dict[int,
         overlap = (starts < m.end) & (m.start < ends) & (ntok > m.n_tokens)
         if overlap.any():
             out[c] = float(ntok[overlap].max() - m.n_tokens)
+    return out
+
+
+def _occurrences(text: str, mention: str) -> list[tuple[int, int]]:
+    """Every whole-word, case-insensitive occurrence of `mention` in `text`."""
+    pattern = re.compile(r"(?<!\w)" + re.escape(mention) + r"(?!\w)", re.IGNORECASE)
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def _subsumed(
+    analysis: NoteAnalysis, cands: Sequence[int], table: CodeTable
+) -> dict[int, tuple[float, float]]:
+    """For each fully matched candidate whose mention, wherever it occurs in the note, lies
+    inside a longer full mention of another candidate of the same code system: (1.0 when such
+    a candidate shares its 3-character category, 1.0).
+
+    "AFib" everywhere inside "paroxysmal AFib" says the note names I48.0, not I48.91 as well; a
+    coder codes to the highest specificity documented. Across categories the rule has
+    exceptions ("hypertensive heart disease with heart failure" is coded with its I50.x too), so
+    the two cases are separate features for the ranker to weigh.
+    """
+    text = analysis.text
+    full = [
+        (c, m)
+        for c in cands
+        if (m := analysis.matches.get(c)) is not None and m.coverage >= 0.99 and m.end > m.start
+    ]
+    if len(full) < 2:
+        return {}
+    places = {c: _occurrences(text, text[m.start : m.end]) for c, m in full}
+    out: dict[int, tuple[float, float]] = {}
+    for c, m in full:
+        mine = places[c]
+        if not mine:
+            continue
+        same = other = 0.0
+        for d, dm in full:
+            if d == c or dm.n_tokens <= m.n_tokens or table.system[d] != table.system[c]:
+                continue
+            theirs = places[d]
+            if all(any(s2 <= s and e <= e2 for s2, e2 in theirs) for s, e in mine):
+                other = 1.0
+                if table.category[d] == table.category[c]:
+                    same = 1.0
+                    break
+        if other:
+            out[c] = (same, other)
+    return out
+
+
+def _inside_history(analysis: NoteAnalysis, cands: Sequence[int]) -> dict[int, float]:
+    """1.0 for a candidate whose mention lies inside the mention another code's personal or
+    family history code was derived from ("History of concussion ..." gives Z87.820; the
+    concussion code itself is the history, not a current injury)."""
+    if not analysis.history:
+        return {}
+    sources = [(s, e) for c, (_, s, e) in analysis.history.items()]
+    out: dict[int, float] = {}
+    for c in cands:
+        m = analysis.matches.get(c)
+        if m is None or c in analysis.history:
+            continue
+        if any(s <= m.start and m.end <= e for s, e in sources):
+            out[c] = 1.0
     return out

@@ -8,7 +8,8 @@ import joblib
 import numpy as np
 
 from evaluation.datasets import load_synthetic
-from model.v1.features import _dominated
+from model.v1.analysis import NoteAnalysis
+from model.v1.features import _dominated, _inside_history, _subsumed, build_code_table
 from model.v1.matcher import CodeMatch
 from model.v1.model import _calibration_notes
 
@@ -31,6 +32,64 @@ def test_features_shorter_phrase_inside_a_longer_full_match_is_dominated() -> No
 
 def test_features_nothing_dominated_with_one_match() -> None:
     assert _dominated({1: _match(1, 0, 5, 2)}, [1]) == {}
+
+
+def _analysis(text: str, matches: dict[int, CodeMatch]) -> NoteAnalysis:
+    return NoteAnalysis(text, [], [(0, len(text))], [], "", matches)
+
+
+def test_features_a_mention_inside_a_longer_one_everywhere_is_subsumed() -> None:
+    text = "PMH: paroxysmal AFib. Plan: paroxysmal AFib, rate controlled. Also HTN."
+    codes = [
+        ("ICD-10-CM", "I48.91"),
+        ("ICD-10-CM", "I48.0"),
+        ("ICD-10-CM", "I10"),
+        ("ICD-10-CM", "R00.0"),
+    ]
+    table = build_code_table(codes, {}, set())
+    first = text.index("paroxysmal AFib")
+    matches = {
+        0: _match(0, first + 11, first + 15, 2),  # "AFib"
+        1: _match(1, first, first + 15, 3),  # "paroxysmal AFib"
+        2: _match(2, text.index("HTN"), text.index("HTN") + 3, 1),
+        3: _match(3, first, first + 15, 4, coverage=0.6),  # partial: subsumes nothing
+    }
+    out = _subsumed(_analysis(text, matches), [0, 1, 2, 3], table)
+    assert out == {0: (1.0, 1.0)}
+    # One bare "AFib" elsewhere: the note names it on its own, so it is not subsumed.
+    text2 = text + " AFib noted on telemetry."
+    assert _subsumed(_analysis(text2, matches), [0, 1, 2, 3], table) == {}
+
+
+def test_features_subsumed_by_another_category_is_told_apart() -> None:
+    text = "Hypertensive heart disease with heart failure."
+    codes = [("ICD-10-CM", "I50.9"), ("ICD-10-CM", "I11.0"), ("CPT", "99213")]
+    table = build_code_table(codes, {}, set())
+    inner = text.index("heart failure")
+    matches = {
+        0: _match(0, inner, inner + 13, 2),
+        1: _match(1, 0, len(text) - 1, 5),
+        2: _match(2, inner, inner + 13, 1),  # another system: never subsumed by ICD mentions
+    }
+    out = _subsumed(_analysis(text, matches), [0, 1, 2], table)
+    assert out == {0: (0.0, 1.0)}
+
+
+def test_features_a_mention_inside_a_history_source_is_flagged() -> None:
+    text = "History of concussion w/o loss of consciousness, no recurrence. Cough today."
+    start = text.index("concussion")
+    end = text.index(", no")
+    a = _analysis(
+        text,
+        {
+            0: _match(0, start, end, 4),
+            1: _match(1, text.index("Cough"), text.index("Cough") + 5, 1),
+        },
+    )
+    a.history = {2: (2, start, end)}  # Z87.820 derived from that mention
+    assert _inside_history(a, [0, 1, 2]) == {0: 1.0}
+    a.history = {}
+    assert _inside_history(a, [0, 1]) == {}
 
 
 def test_calibration_split_keeps_a_group_together_and_falls_back_with_few_groups() -> None:
