@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "retrain"
 DEFAULT_BENCHMARK_NOTES = 150
-_PREDICT_META = ("setting", "specialty", "age", "sex", "date_of_service")
+_PREDICT_META = ("setting", "specialty", "age", "sex", "date_of_service", "note_type")
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ import torch
 
 from evaluation.datasets import LabeledNote
 from training.train import DEFAULT_CONFIG as V1_CONFIG
-from training.train import _age, _progress, evaluate_and_save
+from training.train import _age, _progress, _text, evaluate_and_save
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ def train_model_v2(
         catalog=catalog,
         note_keys=[n.id for n in train],
         ages=[_age(n.meta.get("age")) for n in train],
+        note_types=[_text(n.meta.get("note_type")) for n in train],
         progress=_progress(progress),
     )
     estimator.training_stats_["total_s"] = round(time.perf_counter() - started, 1)

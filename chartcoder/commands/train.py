@@ -183,7 +183,7 @@ def evaluate(
         gold = gold[:limit]
     preds = []
     for g in tqdm(gold, desc="predicting", file=sys.stderr):
-        meta = {k: g.meta[k] for k in ("setting", "age", "sex") if k in g.meta}
+        meta = {k: g.meta[k] for k in ("setting", "age", "sex", "note_type") if k in g.meta}
         preds.append(suggester.suggest(Note.create(g.text, id=g.id, meta=meta)).to_dict())
     report = run_eval(
         preds,

@@ -149,8 +149,25 @@ def age_in_text(text: str) -> int | None:
     return int(next(g for g in m.groups() if g is not None))
 
 
+def note_kind(note_type: str | None) -> str | None:
+    """The visit kind a note's document type names ("Consult note" -> "consult", "Discharge
+    summary" -> "discharge"), or None."""
+    if not note_type:
+        return None
+    low = note_type.lower()
+    if "consult" in low:
+        return "consult"
+    if "discharge" in low:
+        return "discharge"
+    return None
+
+
 def visit_families(
-    cues: dict[str, re.Match[str]], setting: str | None, *, has_level: bool
+    cues: dict[str, re.Match[str]],
+    setting: str | None,
+    *,
+    has_level: bool,
+    kind: str | None = None,
 ) -> tuple[set[str], re.Match[str] | None]:
     """The E/M families a note documents, and the cue that named the visit kind.
 
@@ -161,6 +178,10 @@ def visit_families(
     family (unless it is a Medicare annual wellness visit, coded with HCPCS) and keeps an office
     family only for a separately identifiable problem visit. Critical care is added when its
     time is documented.
+
+    `kind` is the visit kind the note's document type names (`note_kind`): a consult or
+    discharge note whose text never says so ("Time-based visit: 48 minutes" in a consult note)
+    takes that family, after any kind the text names.
     """
     new_m, est_m = cues.get("new"), cues.get("established")
     if ("new_explicit" in cues) != ("established_explicit" in cues):
@@ -194,6 +215,10 @@ def visit_families(
     elif "consult" in cues:
         fams.add("consult_in" if inpatient else "consult_out")
         kind_cue = cues["consult"]
+    elif kind == "discharge" and setting != "ED":
+        fams.add("discharge")
+    elif kind == "consult":
+        fams.add("consult_in" if inpatient else "consult_out")
     elif "ed" in cues and setting is None:
         fams.add("ed")
         kind_cue = cues.get("ed")
@@ -210,15 +235,22 @@ def visit_families(
 
 
 def documentation(
-    text: str, *, setting: str | None = None, age: int | None = None
+    text: str,
+    *,
+    setting: str | None = None,
+    age: int | None = None,
+    note_type: str | None = None,
 ) -> EMDocumentation | None:
-    """Documented time / MDM, the visit families and the spans that state them (None: nothing)."""
+    """Documented time / MDM, the visit families and the spans that state them (None: nothing).
+    `note_type` is the document type from the note's metadata ("consult", "Discharge summary")."""
     rules = _rules()
     t = _TIME_BEFORE.search(text) or _TIME_AFTER.search(text)
     m = _MDM_RE.search(text)
     cues = {name: hit for name, pat in rules["_cues"].items() if (hit := pat.search(text))}
     crit = _CRITICAL.search(text) if "critical_care" in cues else None
-    fams, cue = visit_families(cues, setting, has_level=t is not None or m is not None)
+    fams, cue = visit_families(
+        cues, setting, has_level=t is not None or m is not None, kind=note_kind(note_type)
+    )
     crit_minutes = None
     if crit is not None:
         crit_minutes = int(crit.group(1) or crit.group(2))

@@ -141,6 +141,7 @@ class V1Model:
         note_keys: Sequence[str] | None = None,
         ages: Sequence[int | None] | None = None,
         unlabeled: Sequence[LabelSet] | None = None,
+        note_types: Sequence[str | None] | None = None,
         progress: Progress = _no_progress,
     ) -> V1Model:
         """Fit on notes and their gold codes.
@@ -151,6 +152,7 @@ class V1Model:
         """
         n = len(texts)
         note_ages = list(ages) if ages is not None else [None] * n
+        kinds = list(note_types) if note_types is not None else [None] * n
         if n < 2 * self.folds:
             raise ValueError(f"need at least {2 * self.folds} training notes, got {n}")
         keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
@@ -253,7 +255,7 @@ class V1Model:
                 settings[i],
                 lr_rows[i],
                 fold_stats[fold_of[i]],
-                documentation(texts[i], setting=settings[i], age=note_ages[i]),
+                documentation(texts[i], setting=settings[i], age=note_ages[i], note_type=kinds[i]),
             )
             y = np.array([c in label_idx[i] for c in cands], dtype=np.int8)
             if unknown_idx[i]:
@@ -390,7 +392,9 @@ class V1Model:
         logits = self.classifier_.decision_matrix(x_text)[0]
         lr = _lr_dict(logits, self.lr_code_index_)
         x_words = x_text[:, : self.classifier_.n_word_].tocsr()
-        em = documentation(text, setting=note.meta.setting, age=note.meta.age)
+        em = documentation(
+            text, setting=note.meta.setting, age=note.meta.age, note_type=note.meta.note_type
+        )
         X, cands = self._features(
             analysis,
             note.meta.setting,

@@ -129,6 +129,7 @@ class V2Model:
         catalog: Any,
         note_keys: Sequence[str] | None = None,
         ages: Sequence[int | None] | None = None,
+        note_types: Sequence[str | None] | None = None,
         progress: Progress = _no_progress,
     ) -> V2Model:
         n = len(texts)
@@ -145,6 +146,7 @@ class V2Model:
             )
         keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
         note_ages = list(ages) if ages is not None else [None] * n
+        kinds = list(note_types) if note_types is not None else [None] * n
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -174,6 +176,7 @@ class V2Model:
             catalog=catalog,
             note_keys=subset(net_rows, keys),
             ages=subset(net_rows, note_ages),
+            note_types=subset(net_rows, kinds),
             progress=progress,
         )
         lap("v1_network_notes")
@@ -232,7 +235,7 @@ class V2Model:
 
         X_parts, y_parts, note_of = [], [], []
         for j, i in enumerate(progress(stack_rows, "stacking features", len(stack_rows))):
-            note = Note(keys[i], texts[i], _meta(settings[i], note_ages[i]))
+            note = Note(keys[i], texts[i], _meta(settings[i], note_ages[i], kinds[i]))
             X, cands, _, _ = self._candidates(note, v1_stack, None)
             X_parts.append(X)
             y_parts.append(np.array([c in gold[i] for c in cands], dtype=np.int8))
@@ -247,7 +250,7 @@ class V2Model:
         if self.refit_v1:
             self.v1_ = self._new_v1().fit(
                 texts, settings, gold, catalog=catalog, note_keys=keys, ages=note_ages,
-                progress=progress,
+                note_types=kinds, progress=progress,
             )  # fmt: skip
             lap("v1_all_notes")
         else:
@@ -408,8 +411,8 @@ class V2Model:
         return out
 
 
-def _meta(setting: str | None, age: int | None) -> NoteMeta:
-    return NoteMeta(setting=setting, age=age)
+def _meta(setting: str | None, age: int | None, note_type: str | None = None) -> NoteMeta:
+    return NoteMeta(setting=setting, age=age, note_type=note_type)
 
 
 def _description(catalog: Any, code: Code) -> str:

@@ -133,3 +133,37 @@ def test_em_more_or_less_than_a_time(text: str, minutes: int, code: str) -> None
     assert doc is not None and doc.minutes == minutes
     assert "discharge" in doc.families
     assert level_match(code, doc) > 0
+
+
+@pytest.mark.parametrize(
+    ("note_type", "setting", "code"),
+    [
+        ("consult", "outpatient", "99244"),
+        ("Consultation note", "inpatient", "99253"),  # inpatient: 45 minutes for 99253
+        ("office", "outpatient", "99215"),  # no kind named: an established office visit
+        (None, "outpatient", "99215"),
+    ],
+)
+def test_em_note_type_names_the_visit_kind_the_text_leaves_out(
+    note_type: str | None, setting: str, code: str
+) -> None:
+    text = "Cough for a week.\nTime-based visit: 48 minutes on the date of service."
+    doc = documentation(text, setting=setting, note_type=note_type)
+    assert doc is not None
+    assert family_match(code, doc) == 1.0, sorted(doc.families)
+    assert level_match(code, doc) == 1.0
+
+
+def test_em_discharge_note_type_and_a_kind_the_text_names_wins() -> None:
+    text = "Stable at discharge. I spent 45 minutes on discharge day management."
+    doc = documentation(text, setting="inpatient", note_type="Discharge summary")
+    assert doc is not None and doc.families == {"discharge"}
+    assert level_match("99239", doc) == 1.0
+    # The text says consultation: that wins over a discharge document type.
+    doc = documentation(
+        "Inpatient consultation requested by medicine. Total time 45 minutes.",
+        setting="inpatient",
+        note_type="discharge summary",
+    )
+    assert doc is not None and doc.families == {"consult_in"}
+    assert level_match("99253", doc) == 1.0
