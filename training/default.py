@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -18,12 +19,12 @@ def ensure_default_model(model_dir: str | Path, *, progress: bool = True) -> Pat
     out = Path(model_dir)
     if (out / MANIFEST).is_file():
         return out
-    from data.synthetic import generate_corpus
+    from data.synthetic import GENERATOR_VERSION, generate_corpus
     from evaluation.datasets import load_synthetic
     from training.train import DEFAULT_CONFIG, train_model
 
     corpus = out.parent / "synthetic-default"
-    if not (corpus / "train.jsonl").is_file():
+    if not (corpus / "train.jsonl").is_file() or corpus_version(corpus) != GENERATOR_VERSION:
         log.info("generating the synthetic training corpus in %s", corpus)
         generate_corpus(DEFAULT_SYNTH_NOTES, DEFAULT_SEED, corpus)
     train = load_synthetic(corpus, split="train")[: DEFAULT_CONFIG["max_synthetic_train"]]
@@ -37,3 +38,13 @@ def ensure_default_model(model_dir: str | Path, *, progress: bool = True) -> Pat
         eval_notes=dev,
         progress=progress,
     )
+
+
+def corpus_version(corpus: Path) -> str | None:
+    """The generator version a corpus folder was written by (its `stats.json`), or None."""
+    try:
+        stats = json.loads((corpus / "stats.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = stats.get("generator_version") if isinstance(stats, dict) else None
+    return str(version) if version is not None else None
