@@ -83,14 +83,28 @@ def synonym_system(catalog: Any, code: str) -> str:
     return "HCPCS"
 
 
+_DEFAULT_WORDS = re.compile(r"\b(?:without|not|uncomplicated|initial encounter)\b")
+_WITH = re.compile(r"\bwith\b")
+
+
 def default_billable_child(children: list[tuple[str, str]]) -> str | None:
-    """Pick the child a header's wording rolls to: the 'unspecified' one, else the first."""
+    """Pick the child a header's wording rolls to: among its 'unspecified' children if it has
+    any (else all of them), the one the classification's defaults describe (a condition not
+    stated to have a complication or qualifier is coded without it: G43.0 "migraine without
+    aura" -> G43.009 "..., not intractable, without status migrainosus", not G43.001 "... with
+    status migrainosus"), then the one with most 'unspecified' qualifiers (S52.5 -> S52.509A
+    "... of unspecified radius"), then the first code.
+    """
     if not children:
         return None
-    for code, description in children:
-        if "unspecified" in description.lower():
-            return code
-    return sorted(children)[0][0]
+    pool = [c for c in children if "unspecified" in c[1].lower()] or children
+
+    def rank(child: tuple[str, str]) -> tuple[int, int, str]:
+        low = child[1].lower()
+        plain = len(set(_DEFAULT_WORDS.findall(low))) - len(_WITH.findall(low))
+        return (-plain, -low.count("unspecified"), child[0])
+
+    return min(pool, key=rank)[0]
 
 
 def header_child(catalog: Any, system: str, header: str) -> str | None:

@@ -119,7 +119,10 @@ class V1Model:
                 elif system == "ICD-10-CM":
                     child = header_child(catalog, system, e.code)
                     if child:
-                        header_targets.setdefault(e.description, child)
+                        # the header's wording and its inclusion terms ("Common migraine" at
+                        # G43.0) name its default billable child
+                        for name in (e.description, *e.inclusion_terms):
+                            header_targets.setdefault(name, child)
         synonyms = []
         for code, phrase in synonym_rows():
             syn_system = synonym_system(catalog, code)
