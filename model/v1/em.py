@@ -59,7 +59,9 @@ class EMDocumentation:
     """What a note documents for E/M coding.
 
     `start`/`end` span the statement of time or MDM (or, with neither, the visit-kind cue);
-    `cue_start`/`cue_end` span the wording that named the visit kind (-1 when none).
+    `cue_start`/`cue_end` span the wording that named the visit kind (-1 when none);
+    `preventive_start`/`preventive_end` the wording of a preventive visit when the note documents
+    one beside a status cue ("Established patient. ... Routine preventive exam performed.").
     """
 
     minutes: int | None
@@ -71,6 +73,8 @@ class EMDocumentation:
     cue_end: int = -1
     age: int | None = None
     critical_minutes: int | None = None
+    preventive_start: int = -1
+    preventive_end: int = -1
 
 
 @lru_cache(maxsize=1)
@@ -119,6 +123,15 @@ _CUE_NAMES: tuple[str, ...] = (
 
 def em_codes() -> frozenset[str]:
     return frozenset(_rules()["_code_family"])
+
+
+def preventive_codes() -> frozenset[str]:
+    """The preventive medicine visit codes (99381-99397)."""
+    return frozenset(
+        code
+        for code, entry in _rules()["_code_family"].items()
+        if entry[0].startswith("preventive")
+    )
 
 
 _MORE_THAN = re.compile(
@@ -268,7 +281,10 @@ def documentation(
         start, end = cue.start(), cue.end()
     else:  # a family from the setting alone (ED, inpatient): nothing in the text to point at
         start = end = 0
-    if age is None and any(f.startswith("preventive") for f in fams):
+    preventive = cues.get("preventive")
+    if not any(f.startswith("preventive") for f in fams):
+        preventive = None
+    if age is None and preventive is not None:
         age = age_in_text(text)
     return EMDocumentation(
         minutes=_minutes(text, t) if t else None,
@@ -280,6 +296,8 @@ def documentation(
         cue_end=cue.end() if cue else -1,
         age=age,
         critical_minutes=crit_minutes,
+        preventive_start=preventive.start() if preventive else -1,
+        preventive_end=preventive.end() if preventive else -1,
     )
 
 

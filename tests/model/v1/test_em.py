@@ -167,3 +167,25 @@ def test_em_discharge_note_type_and_a_kind_the_text_names_wins() -> None:
     )
     assert doc is not None and doc.families == {"consult_in"}
     assert level_match("99253", doc) == 1.0
+
+
+def test_em_evidence_is_the_visit_wording_and_the_level_statement() -> None:
+    from model.v1.model import _em_spans
+
+    text = (
+        "Follow-up visit for established patient.\n"
+        "Routine preventive exam performed; screening and counseling as above.\n"
+        "Separately identifiable problem visit; MDM low."
+    )
+    doc = documentation(text, setting="outpatient", age=45)
+    assert doc is not None
+
+    def quoted(code: str) -> list[str]:
+        return [text[s:e] for s, e in _em_spans(code, doc)]  # type: ignore[arg-type]
+
+    # preventive 40-64, established: the status cue and the preventive wording
+    assert quoted("99396") == ["Follow-up visit", "preventive exam"]
+    # the problem visit: the status cue and the MDM statement that gives its level
+    assert quoted("99213") == ["Follow-up visit", "MDM low"]
+    assert quoted("99214") == ["Follow-up visit"]  # family documented, level not
+    assert quoted("99203") == []  # new-patient family: not documented
