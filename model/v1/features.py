@@ -14,6 +14,17 @@ from model.v1.em import EMDocumentation, family_match, level_match
 from model.v1.matcher import CodeMatch
 from model.v1.stats import CodeStats
 
+#: Planning words in the sentence that names a procedure: such a procedure is not marked
+#: `accepted` (billing a procedure that was only ordered or planned is billing a service not
+#: rendered), whatever its score. Its rank and score are unchanged.
+PLANNING = re.compile(
+    r"\b(?:will|would|to\s+be|plan(?:s|ned|ning)?|order(?:s|ed|ing)?|schedul(?:e|es|ed|ing)"
+    r"|recommend(?:s|ed|ation)?|refer(?:s|red|ral)?|consider(?:s|ed|ing)?|request(?:s|ed)?"
+    r"|pending|await(?:s|ed|ing)?|next|future|upcoming|declin(?:e|es|ed)|defer(?:s|red)?"
+    r"|arrang(?:e|es|ed|ing)|candidate|if|should|may|might)\b",
+    re.IGNORECASE,
+)
+
 SYSTEM_IDS: dict[str, int] = {"ICD-10-CM": 0, "CPT": 1, "HCPCS": 2}
 SETTING_IDS: dict[str | None, int] = {"outpatient": 0, "inpatient": 1, "ED": 2, None: 3}
 
@@ -50,6 +61,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "subsumed_in_category",
     "subsumed_in_system",
     "inside_history_mention",
+    "planned_mention",
     "em_rule",
     "em_family",
     "history_rule",
@@ -193,6 +205,7 @@ def feature_rows(
             dominated.get(c, 0.0),
             *subsumed.get(c, (0.0, 0.0)),
             in_history.get(c, 0.0),
+            _planned(analysis, m) if table.system[c] != 0 and not table.is_em[c] else 0.0,
             em_rule,
             em_family,
             analysis.history[c][0] if c in analysis.history else 0,
@@ -291,3 +304,13 @@ def _inside_history(analysis: NoteAnalysis, cands: Sequence[int]) -> dict[int, f
         if any(s <= m.start and m.end <= e for s, e in sources):
             out[c] = 1.0
     return out
+
+
+def _planned(analysis: NoteAnalysis, m: CodeMatch | None) -> float:
+    """1.0 when the sentence holding the code's best mention has planning words (`PLANNING`):
+    "will schedule a colonoscopy" orders a procedure that was not done at this encounter. Used
+    for procedure codes only (diagnoses have their own context flags; E/M codes their rules)."""
+    if m is None or not analysis.sentences:
+        return 0.0
+    start, end = analysis.sentences[min(m.sentence, len(analysis.sentences) - 1)]
+    return 1.0 if PLANNING.search(analysis.text, start, end) else 0.0

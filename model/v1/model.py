@@ -31,8 +31,10 @@ from model.v1.em import (
     family_match,
     implied_codes,
     level_match,
+    preventive_codes,
 )
 from model.v1.features import (
+    PLANNING,
     build_code_table,
     candidates,
     feature_rows,
@@ -51,17 +53,6 @@ from model.v1.stats import TOP_RANK, CodeStats, code_stats
 from model.v1.tokens import classifier_text, snap_to_words
 
 log = logging.getLogger(__name__)
-
-#: Planning words in the sentence that names a procedure: such a procedure is not marked
-#: `accepted` (billing a procedure that was only ordered or planned is billing a service not
-#: rendered), whatever its score. Its rank and score are unchanged.
-_PLANNING = re.compile(
-    r"\b(?:will|would|to\s+be|plan(?:s|ned|ning)?|order(?:s|ed|ing)?|schedul(?:e|es|ed|ing)"
-    r"|recommend(?:s|ed|ation)?|refer(?:s|red|ral)?|consider(?:s|ed|ing)?|request(?:s|ed)?"
-    r"|pending|await(?:s|ed|ing)?|next|future|upcoming|declin(?:e|es|ed)|defer(?:s|red)?"
-    r"|arrang(?:e|es|ed|ing)|candidate|if|should|may|might)\b",
-    re.IGNORECASE,
-)
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 LabelSet = set[tuple[str, str]]
@@ -446,11 +437,13 @@ class V1Model:
             # the disease mention or BMI value the code was derived from comes first
             spans.insert(0, snap_to_words(text, *analysis.history[c][1:]))
         system, code = self.code_space_[c]
-        if em is not None and system == "CPT" and family_match(code, em) >= 0:
-            if em.cue_start >= 0 and family_match(code, em) > 0:
-                spans.append(snap_to_words(text, em.cue_start, em.cue_end))
-            if level_match(code, em) > 0 and em.end > em.start:
-                spans.append(snap_to_words(text, em.start, em.end))
+        if em is not None and system == "CPT":
+            documented = _em_spans(code, em)
+            if documented:
+                # The statements that name the visit and its level are the evidence; the
+                # classifier's n-grams would only add noise.
+                spans.extend(snap_to_words(text, s, e) for s, e in documented)
+                return _distinct_spans(text, spans)
         if len(spans) < 2:
             spans.extend(self._lr_evidence(c, text, x_words, limit=3 - len(spans)))
         if not spans:
@@ -483,6 +476,25 @@ class V1Model:
             if score > best_score:
                 best, best_score = (s, e), score
         return snap_to_words(text, *best)
+
+
+def _em_spans(code: str, em: EMDocumentation) -> list[tuple[int, int]]:
+    """The statements behind an E/M code of a documented family: the wording naming the visit
+    (patient status or kind), a preventive visit's own wording, then the time/MDM statement
+    when it gives this code's level (preventive codes take theirs from the age band)."""
+    out: list[tuple[int, int]] = []
+    preventive = code in preventive_codes()
+    if family_match(code, em) < 0:  # the note documents another kind of visit
+        return out
+    if family_match(code, em) > 0:
+        if em.cue_start >= 0:
+            out.append((em.cue_start, em.cue_end))
+        if em.preventive_start >= 0 and preventive:
+            out.append((em.preventive_start, em.preventive_end))
+    # a preventive code's level is the patient's age band, not the time/MDM statement
+    if level_match(code, em) > 0 and em.end > em.start and not preventive:
+        out.append((em.start, em.end))
+    return out
 
 
 def _distinct_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[Span, ...]:
@@ -554,7 +566,7 @@ def _planned_procedures(
     accepted: set[tuple[str, str]], analysis: NoteAnalysis, index: dict[tuple[str, str], int]
 ) -> set[tuple[str, str]]:
     """Accepted CPT/HCPCS codes, other than E/M visits, whose named mention sits in a sentence
-    with planning words (`_PLANNING`)."""
+    with planning words (`features.PLANNING`)."""
     out: set[tuple[str, str]] = set()
     visit_codes = em_codes()
     for system, code in accepted:
@@ -564,6 +576,6 @@ def _planned_procedures(
         if m is None:
             continue
         start, end = analysis.sentences[m.sentence]
-        if _PLANNING.search(analysis.text, start, end):
+        if PLANNING.search(analysis.text, start, end):
             out.add((system, code))
     return out

@@ -153,3 +153,15 @@ def test_without_is_kept_so_with_and_without_complications_differ() -> None:
     e118 = normalize_phrase("Type 2 diabetes mellitus with unspecified complications")
     assert e119 != e118
     assert "without" in e119 and "without" in normalize_phrase("DM2 w/o complications")
+
+
+def test_features_planned_mention_reads_the_sentence_of_the_mention() -> None:
+    from model.v1.features import _planned
+
+    text = "Colonoscopy performed today. Will schedule a colonoscopy in 5 years."
+    a = NoteAnalysis(text, [], [(0, 28), (29, len(text))], [], "", {})
+    done = _match(0, 0, 11, 1)
+    later = CodeMatch(1, 1.0, 1.0, 1, 0, 1, 45, 56, 1, 1.0)  # in the second sentence
+    assert _planned(a, done) == 0.0
+    assert _planned(a, later) == 1.0
+    assert _planned(a, None) == 0.0
