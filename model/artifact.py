@@ -40,6 +40,10 @@ class ArtifactError(RuntimeError):
     """A model folder is missing, incomplete or of an unknown format."""
 
 
+class StaleArtifactError(ArtifactError):
+    """A model folder written by another chartcoder version whose model this code cannot run."""
+
+
 class ArtifactSuggester:
     """A loaded model version. Thread-safe for concurrent `suggest` calls."""
 
@@ -149,5 +153,11 @@ def load_suggester(model_dir: str | Path) -> ArtifactSuggester:
         raise ArtifactError(f"{weights} could not be loaded: {exc}") from None
     if getattr(estimator, "model_type", None) != manifest["model_type"]:
         raise ArtifactError(f"{weights} does not hold a {manifest['model_type']} model")
+    check = getattr(estimator, "check_compatible", None)
+    if check is not None:
+        try:
+            check()
+        except ValueError as exc:
+            raise StaleArtifactError(f"{path}: model {manifest['version']}: {exc}") from None
     log.info("loaded model %s from %s", manifest["version"], path)
     return ArtifactSuggester(estimator, manifest, path)

@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from model.artifact import MANIFEST
+from model.artifact import MANIFEST, StaleArtifactError, load_suggester
 
 log = logging.getLogger(__name__)
 
@@ -15,10 +15,16 @@ DEFAULT_SEED = 7
 
 
 def ensure_default_model(model_dir: str | Path, *, progress: bool = True) -> Path:
-    """Return `model_dir`, training it first (synthetic corpus, seed 7) if it holds no model."""
+    """Return `model_dir`, training it first (synthetic corpus, seed 7) if it holds no model or
+    a model an older chartcoder trained on another feature set."""
     out = Path(model_dir)
     if (out / MANIFEST).is_file():
-        return out
+        try:
+            load_suggester(out)
+            return out
+        except StaleArtifactError as exc:
+            # The default model is ours to retrain: one from an older chartcoder is replaced.
+            log.warning("retraining the default model: %s", exc)
     from data.synthetic import GENERATOR_VERSION, generate_corpus
     from evaluation.datasets import load_synthetic
     from training.train import DEFAULT_CONFIG, train_model

@@ -34,6 +34,7 @@ from model.v1.em import (
     preventive_codes,
 )
 from model.v1.features import (
+    FEATURE_NAMES,
     PLANNING,
     build_code_table,
     candidates,
@@ -364,6 +365,17 @@ class V1Model:
     # ---------------------------------------------------------------- inference
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "classifier_")
+
+    def check_compatible(self) -> None:
+        """Raise `ValueError` when this fitted model's ranker was trained on another feature set
+        than this code computes (an artifact from an older chartcoder): it cannot score."""
+        n = getattr(getattr(getattr(self, "ranker_", None), "gbm_", None), "n_features_in_", None)
+        if n is not None and n != len(FEATURE_NAMES):
+            raise ValueError(
+                f"its ranker was trained on {n} features and this chartcoder computes "
+                f"{len(FEATURE_NAMES)}: it was trained by another version; retrain it "
+                "(chartcoder train ...)"
+            )
 
     def suggest_note(
         self,

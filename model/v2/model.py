@@ -349,6 +349,10 @@ class V2Model:
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "ranker_") and hasattr(self, "v1_")
 
+    def check_compatible(self) -> None:
+        """Raise `ValueError` when the v1 model inside was trained on another feature set."""
+        self.v1_.check_compatible()
+
     def suggest_note(
         self,
         note: Note,

@@ -114,3 +114,26 @@ def test_loading_a_broken_folder_fails_clearly(tmp_path: Path, trained_model_dir
     (tmp_path / "model.joblib").write_bytes(b"truncated")
     with pytest.raises(ArtifactError, match="could not be loaded"):
         load_suggester(tmp_path)
+
+
+def test_an_artifact_trained_on_another_feature_set_is_refused_clearly(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    """A model folder from an older chartcoder (its ranker saw fewer features) must fail at load
+    with a message that says so, not with a shape error at the first request."""
+    import shutil
+
+    import joblib
+
+    from model.artifact import StaleArtifactError
+    from model.v1.features import FEATURE_NAMES
+
+    old = tmp_path / "old-model"
+    shutil.copytree(trained_model_dir, old)
+    est = joblib.load(old / "model.joblib")
+    est.ranker_.gbm_.n_features_in_ = len(FEATURE_NAMES) - 1  # as an older version wrote it
+    joblib.dump(est, old / "model.joblib")
+    with pytest.raises(StaleArtifactError, match=r"trained on \d+ features .* retrain") as err:
+        load_suggester(old)
+    assert isinstance(err.value, ArtifactError)
+    assert load_suggester(trained_model_dir).model_version  # the current one loads
