@@ -138,13 +138,23 @@ _MORE_THAN = re.compile(
     r"(?:more\s+than|greater\s+than|over|in\s+excess\s+of|exceeding|>)\s*$", re.IGNORECASE
 )
 _LESS_THAN = re.compile(r"(?:less\s+than|under|fewer\s+than|<)\s*$", re.IGNORECASE)
+_NOT_MORE = re.compile(
+    r"\b(?:no|not)\s+(?:more\s+than|greater\s+than|over|in\s+excess\s+of|exceeding)\s*$"
+    r"|\b(?:at\s+most|up\s+to|did\s+not\s+exceed)\s*$|(?:≤|<=)\s*$",
+    re.IGNORECASE,
+)
+_OR_LESS = re.compile(r"\s*(?:min(?:ute)?s?\.?)?\s*or\s+(?:less|fewer|under)\b", re.IGNORECASE)
 
 
 def _minutes(text: str, m: re.Match[str]) -> int:
     """The documented minutes; "more than 30 minutes" is at least 31 (the discharge-day and
-    time-threshold idiom), "less than 30 minutes" at most 29."""
+    time-threshold idiom), "less than 30 minutes" at most 29; "no more than 30 minutes", "not
+    over 30", "30 minutes or less" are 30."""
     n = int(m.group(1))
-    before = text[max(0, m.start(1) - 20) : m.start(1)]
+    before = text[max(0, m.start(1) - 30) : m.start(1)]
+    after = text[m.end(1) : m.end(1) + 25]
+    if _NOT_MORE.search(before) or _OR_LESS.match(after):
+        return n
     if _MORE_THAN.search(before):
         return n + 1
     if _LESS_THAN.search(before):
@@ -312,6 +322,9 @@ def implied_level(family: str, doc: EMDocumentation) -> int | None:
                 return int(level)
         return None
     minutes = doc.critical_minutes if family == "critical_care" else doc.minutes
+    if family == "discharge" and minutes is None:
+        # 99239 needs more than 30 minutes documented; without a time it is 99238
+        return min(int(level) for level in spec["codes"].values())
     hospital = family.startswith("hospital")
     if (
         doc.mdm is not None

@@ -125,6 +125,11 @@ def test_em_nothing_documented() -> None:
         ("Discharge summary. Time spent on discharge: >30 minutes.", 31, "99239"),
         ("Discharge summary. Discharge day management: 30 minutes.", 30, "99238"),
         ("Discharge summary. Total time spent less than 30 minutes.", 29, "99238"),
+        ("Discharge summary. Discharge day management took no more than 30 minutes.", 30, "99238"),
+        ("Discharge summary. Time spent on discharge: not over 30 minutes.", 30, "99238"),
+        ("Discharge summary. Discharge day management: 30 minutes or less.", 30, "99238"),
+        ("Discharge summary. Time spent on discharge: at most 30 min.", 30, "99238"),
+        ("Discharge summary. Time spent on discharge: <= 30 minutes.", 30, "99238"),
     ],
 )
 def test_em_more_or_less_than_a_time(text: str, minutes: int, code: str) -> None:
@@ -189,3 +194,10 @@ def test_em_evidence_is_the_visit_wording_and_the_level_statement() -> None:
     assert quoted("99213") == ["Follow-up visit", "MDM low"]
     assert quoted("99214") == ["Follow-up visit"]  # family documented, level not
     assert quoted("99203") == []  # new-patient family: not documented
+
+
+def test_em_discharge_day_without_a_time_is_the_lower_code() -> None:
+    doc = documentation("Discharge summary. Stable for discharge home.", setting="inpatient")
+    assert doc is not None and doc.families == {"discharge"}
+    assert level_match("99238", doc) == 1.0
+    assert level_match("99239", doc) == -1.0
