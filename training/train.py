@@ -111,6 +111,13 @@ def load_corpora(
     return train, held_out, data
 
 
+def synthetic_split(root: str | Path | None, split: str) -> list[LabeledNote]:
+    """The notes of one split of a synthetic corpus folder; [] when it has no such file."""
+    if root is None or not (Path(root) / f"{split}.jsonl").is_file():
+        return []
+    return load_synthetic(root, split=split)
+
+
 def train_model(
     train: Sequence[LabeledNote],
     out_dir: str | Path,
@@ -121,8 +128,13 @@ def train_model(
     eval_notes: Sequence[LabeledNote] = (),
     progress: bool = True,
     unlabeled: Sequence[set[tuple[str, str]]] | None = None,
+    calibration_notes: Sequence[LabeledNote] = (),
 ) -> Path:
-    """Fit a v1 model on `train`, evaluate on `eval_notes` if any, write the artifact."""
+    """Fit a v1 model on `train`, evaluate on `eval_notes` if any, write the artifact.
+
+    With `calibration_notes` (a validation split the model does not learn from), calibration,
+    thresholds and the accepted band are fitted on them (`V1Model.calibrate_on`) instead of on
+    the training notes' out-of-fold scores."""
     from model.codesets import get_catalog
     from model.v1.model import V1Model
 
@@ -165,6 +177,21 @@ def train_model(
         unlabeled=unlabeled,
         progress=_progress(progress),
     )
+    if calibration_notes:
+        estimator.calibrate_on(
+            [n.text for n in calibration_notes],
+            [n.meta.get("setting") for n in calibration_notes],
+            [{(c.system, c.code) for c in n.codes} for n in calibration_notes],
+            catalog=catalog,
+            ages=[_age(n.meta.get("age")) for n in calibration_notes],
+            note_types=[_text(n.meta.get("note_type")) for n in calibration_notes],
+            progress=_progress(progress),
+        )
+        data = dict(data or {"notes": len(train), "sha256": corpus_hash(train)})
+        data["calibration"] = {
+            "notes": len(calibration_notes),
+            "sha256": corpus_hash(calibration_notes),
+        }
     return evaluate_and_save(
         estimator, "v1", out_dir, cfg, data, train, eval_notes, catalog, progress=progress
     )
@@ -221,9 +248,11 @@ def _evaluate(
         preds.append(estimator.suggest_note(note, model_version=version).to_dict())
     report = evaluate(preds, notes, threshold=estimator.ranker_.thresholds_, name="held_out")
     table = format_table(report)
+    splits = sorted({str(n.meta.get("split") or "") for n in notes} - {""})
+    where = f"split {', '.join(splits)}" if splits else "held-out notes"
     md = (
-        f"# Model {version}\n\nHeld-out evaluation on {len(notes)} notes "
-        f"(synthetic dev split, held-out templates).\n\n```\n{table}\n```\n"
+        f"# Model {version}\n\nHeld-out evaluation on {len(notes)} notes ({where}; the model "
+        f"learnt from none of them).\n\n```\n{table}\n```\n"
     )
     return report, md
 

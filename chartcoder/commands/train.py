@@ -40,7 +40,7 @@ def train(
     ] = False,
 ) -> None:
     """Train a suggestion model and write its versioned artifact."""
-    from training.train import TrainingError, load_corpora, train_model
+    from training.train import TrainingError, load_corpora, synthetic_split, train_model
 
     if arch not in ("v1", "v2"):
         _fail(f"--arch must be 'v1' or 'v2', got {arch!r}")
@@ -69,7 +69,19 @@ def train(
             notes, held_out, data = load_corpora(
                 synthetic, codiesp, splits, max_synthetic=DEFAULT_CONFIG["max_synthetic_train"]
             )
-            path = train_model(notes, out, seed=seed, data=data, eval_notes=held_out)
+            # A synthetic corpus alone: calibrate on its dev split (held-out templates and
+            # phrasings, like the notes the model will meet) and report on its test split.
+            # With CodiEsp the out-of-fold scores of the training notes calibrate instead.
+            calibration = held_out if codiesp is None else []
+            test = synthetic_split(synthetic, "test") if calibration else []
+            path = train_model(
+                notes,
+                out,
+                seed=seed,
+                data=data,
+                eval_notes=test or held_out,
+                calibration_notes=calibration,
+            )
     except (TrainingError, ValueError, OSError) as exc:
         _fail(str(exc))
         return

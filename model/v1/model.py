@@ -19,7 +19,7 @@ from model.selection import accepted_codes, top_per_system
 from model.suggestion import SuggestedCode, Suggestion
 from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
-from model.v1.analysis import NoteAnalysis, analyze
+from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis, analyze
 from model.v1.bmi import derived_bmi
 from model.v1.classifier import SparseCodeClassifier
 from model.v1.cooccurrence import anchors
@@ -388,25 +388,8 @@ class V1Model:
         if not self.__sklearn_is_fitted__():
             raise RuntimeError("V1Model is not fitted")
         text = note.text
-        analysis = analyze(text, self.matcher_, self.context_)
-        if getattr(self, "classifier_input_", "raw") == "expanded":
-            x_text = self.classifier_.transform(
-                [classifier_text(text)], [classifier_text(analysis.key_text)]
-            )
-        else:  # artifacts trained before classifier_text existed
-            x_text = self.classifier_.transform([text], [analysis.key_text])
-        logits = self.classifier_.decision_matrix(x_text)[0]
-        lr = _lr_dict(logits, self.lr_code_index_)
-        x_words = x_text[:, : self.classifier_.n_word_].tocsr()
-        em = documentation(
-            text, setting=note.meta.setting, age=note.meta.age, note_type=note.meta.note_type
-        )
-        X, cands = self._features(
-            analysis,
-            note.meta.setting,
-            lr,
-            self.stats_,
-            em,
+        analysis, X, cands, em, x_words = self._served_features(
+            text, note.meta.setting, note.meta.age, note.meta.note_type
         )
         with threadpool_limits(1, user_api="openmp"):
             scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
@@ -432,6 +415,71 @@ class V1Model:
                 )
             )
         return Suggestion(note.id, model_version, tuple(out))
+
+    def _served_features(
+        self, text: str, setting: str | None, age: int | None, note_type: str | None
+    ) -> tuple[NoteAnalysis, np.ndarray, list[int], EMDocumentation | None, Any]:
+        """A note's candidates and feature rows as the fitted model serves them (the averaged
+        classifier, statistics over every training note), plus what evidence needs."""
+        analysis = analyze(text, self.matcher_, self.context_)
+        if getattr(self, "classifier_input_", "raw") == "expanded":
+            x_text = self.classifier_.transform(
+                [classifier_text(text)], [classifier_text(analysis.key_text)]
+            )
+        else:  # artifacts trained before classifier_text existed
+            x_text = self.classifier_.transform([text], [analysis.key_text])
+        logits = self.classifier_.decision_matrix(x_text)[0]
+        lr = _lr_dict(logits, self.lr_code_index_)
+        x_words = x_text[:, : self.classifier_.n_word_].tocsr()
+        em = documentation(text, setting=setting, age=age, note_type=note_type)
+        X, cands = self._features(analysis, setting, lr, self.stats_, em)
+        return analysis, X, cands, em, x_words
+
+    def calibrate_on(
+        self,
+        texts: Sequence[str],
+        settings: Sequence[str | None],
+        label_sets: Sequence[LabelSet],
+        *,
+        catalog: Any,
+        ages: Sequence[int | None] | None = None,
+        note_types: Sequence[str | None] | None = None,
+        progress: Progress = _no_progress,
+    ) -> V1Model:
+        """Refit isotonic calibration, thresholds and the accepted band on validation notes the
+        model did not learn from, scored exactly as served.
+
+        Out-of-fold scores of the training notes are optimistic when new notes differ in more
+        than their template (a synthetic corpus's dev and test notes also use phrasings that no
+        training note uses). A validation split built like the notes the model will meet makes
+        the band's precision a measurement of that shift instead of a hope.
+        """
+        n = len(texts)
+        if n == 0:
+            raise ValueError("calibrate_on needs at least one validation note")
+        note_ages = list(ages) if ages is not None else [None] * n
+        kinds = list(note_types) if note_types is not None else [None] * n
+        X_parts, y_parts = [], []
+        for i in progress(range(n), "calibrating on validation notes", n):
+            _, X, cands, _, _ = self._served_features(texts[i], settings[i], note_ages[i], kinds[i])
+            gold = {
+                self.code_index_[(system, b)]
+                for system, code in label_sets[i]
+                if (b := to_billable(catalog, system, code)) is not None
+                and (system, b) in self.code_index_
+            }
+            X_parts.append(X)
+            y_parts.append(np.array([c in gold for c in cands], dtype=np.int8))
+        X_all = np.vstack(X_parts)
+        y_all = np.concatenate(y_parts)
+        self.ranker_.calibrate_scores(self.ranker_.raw_scores(X_all), y_all, X_all)
+        self.training_stats_["calibration"] = {
+            "source": "validation notes",
+            "notes": n,
+            "pairs": int(len(y_all)),
+            "positive_pairs": int(y_all.sum()),
+        }
+        return self
 
     def _evidence(
         self, c: int, analysis: NoteAnalysis, text: str, em: Any, x_words: Any
@@ -578,16 +626,24 @@ def _planned_procedures(
     accepted: set[tuple[str, str]], analysis: NoteAnalysis, index: dict[tuple[str, str], int]
 ) -> set[tuple[str, str]]:
     """Accepted CPT/HCPCS codes, other than E/M visits, whose named mention sits in a sentence
-    with planning words (`features.PLANNING`)."""
+    with planning words (`features.PLANNING`) or is flagged as past, negated or hypothetical
+    ("status post TKR" is a knee replaced before, not a 27447 done at this encounter)."""
     out: set[tuple[str, str]] = set()
     visit_codes = em_codes()
     for system, code in accepted:
         if system == "ICD-10-CM" or code in visit_codes:
             continue
-        m = analysis.matches.get(index[(system, code)])
+        c = index[(system, code)]
+        m = analysis.matches.get(c)
         if m is None:
             continue
         start, end = analysis.sentences[m.sentence]
-        if PLANNING.search(analysis.text, start, end):
+        flags = analysis.context.get(c, ())
+        if PLANNING.search(analysis.text, start, end) or any(
+            flags[i] for i in _NOT_RENDERED if i < len(flags)
+        ):
             out.add((system, code))
     return out
+
+
+_NOT_RENDERED = tuple(CONTEXT_FLAGS.index(f) for f in ("negated", "historical", "hypothetical"))

@@ -137,3 +137,33 @@ def test_an_artifact_trained_on_another_feature_set_is_refused_clearly(
         load_suggester(old)
     assert isinstance(err.value, ArtifactError)
     assert load_suggester(trained_model_dir).model_version  # the current one loads
+
+
+def test_calibrate_on_validation_notes_refits_thresholds_and_band(
+    trained_model_dir: Path, synthetic_corpus_dir: Path
+) -> None:
+    from evaluation.datasets import load_synthetic
+
+    est = load_suggester(trained_model_dir)._estimator
+    dev = load_synthetic(synthetic_corpus_dir, split="dev")[:40]
+    with pytest.raises(ValueError, match="at least one validation note"):
+        est.calibrate_on([], [], [], catalog=get_catalog())
+    est.calibrate_on(
+        [n.text for n in dev],
+        [n.meta.get("setting") for n in dev],
+        [{(c.system, c.code) for c in n.codes} for n in dev],
+        catalog=get_catalog(),
+        ages=[n.meta.get("age") for n in dev],
+        note_types=[n.meta.get("note_type") for n in dev],
+    )
+    cal = est.training_stats_["calibration"]
+    assert cal["source"] == "validation notes" and cal["notes"] == 40
+    assert 0 < cal["positive_pairs"] < cal["pairs"]
+    # the validation summary now counts the validation pairs, per system
+    counted = sum(v["pairs"] for v in est.ranker_.validation_.values())
+    assert counted == cal["pairs"]
+    for system, t in est.ranker_.thresholds_.items():
+        assert 0.0 <= t <= 1.0, system
+    # scores stay calibrated probabilities
+    s = est.suggest_note(Note.create(dev[0].text, id="v"), model_version="x")
+    assert all(0.0 <= c.score <= 1.0 for c in s.codes)

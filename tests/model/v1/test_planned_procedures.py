@@ -41,3 +41,21 @@ def test_planned_or_ordered_procedures_lose_acceptance_only() -> None:
         )
     planned = _planned_procedures(set(codes), analysis, index)
     assert planned == {("CPT", "77067"), ("CPT", "43235")}
+
+
+def test_past_or_negated_procedures_lose_acceptance() -> None:
+    from model.v1.analysis import CONTEXT_FLAGS
+
+    text = "Status post TKR in 2019. Knee arthroscopy performed today."
+    sentences = [(0, 24), (25, len(text))]
+    codes = [("CPT", "27447"), ("CPT", "29881")]
+    index = {c: i for i, c in enumerate(codes)}
+    analysis = NoteAnalysis(text, [], sentences, [], "")
+    for c, phrase, sent in ((codes[0], "TKR", 0), (codes[1], "Knee arthroscopy", 1)):
+        s = text.index(phrase)
+        analysis.matches[index[c]] = CodeMatch(
+            index[c], 1.0, 5.0, 2, 0, sent, s, s + len(phrase), 1, 1.0
+        )
+    past = tuple(name == "historical" for name in CONTEXT_FLAGS)
+    analysis.context = {index[codes[0]]: past, index[codes[1]]: (False,) * len(CONTEXT_FLAGS)}
+    assert _planned_procedures(set(codes), analysis, index) == {("CPT", "27447")}
