@@ -40,8 +40,11 @@ DEFAULT_V2_CONFIG: dict[str, Any] = {
     "max_train_notes": None,
     "max_eval_notes": 300,
     "threads": None,
+    # the v1 inside is fitted like a standalone v1 (cross-fitted ranker: every note's
+    # out-of-fold score calibrates, so its accepted band, which vouches for v2's, can certify)
     "v1": {k: V1_CONFIG[k] for k in ("folds", "max_ranker_pairs", "calibration_share",
-                                     "lr_alpha", "lr_min_examples", "ranker_iter")},
+                                     "lr_alpha", "lr_min_examples", "ranker_iter",
+                                     "ranker_folds", "accept_precision")},
 }  # fmt: skip
 
 #: `--quick`: a CI-sized smoke run (under 10 minutes on 2 cores).
