@@ -57,6 +57,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "code_length",
     "sibling_gap",
     "sibling_rank",
+    "outmatched_by",
     "dominated_by",
     "subsumed_in_category",
     "subsumed_in_system",
@@ -156,6 +157,7 @@ def feature_rows(
     for v in cat_cov.values():
         v.sort(reverse=True)
     dominated = _dominated(matches, cands)
+    outmatched = _outmatched(matches, cands, table)
     subsumed = _subsumed(analysis, cands, table)
     in_history = _inside_history(analysis, cands)
     prior = stats.prior
@@ -202,6 +204,7 @@ def feature_rows(
             table.code_length[c],
             sibling_gap,
             sibling_rank,
+            outmatched.get(c, 0.0),
             dominated.get(c, 0.0),
             *subsumed.get(c, (0.0, 0.0)),
             in_history.get(c, 0.0),
@@ -314,3 +317,36 @@ def _planned(analysis: NoteAnalysis, m: CodeMatch | None) -> float:
         return 0.0
     start, end = analysis.sentences[min(m.sentence, len(analysis.sentences) - 1)]
     return 1.0 if PLANNING.search(analysis.text, start, end) else 0.0
+
+
+def _outmatched(
+    matches: dict[int, CodeMatch], cands: Sequence[int], table: CodeTable
+) -> dict[int, float]:
+    """For each candidate with a partial match: how much more coverage the best other candidate
+    of the same system has on a mention overlapping its own.
+
+    "DM2 without complications" fully names E11.9 and covers 4 of E10.9's 5 words ("type 1
+    diabetes mellitus without complications"): E10 is another category, so the sibling features
+    do not see that the same words name E11.9 better.
+    """
+    partial = [c for c in cands if (m := matches.get(c)) is not None and m.coverage < 0.99]
+    if not partial:
+        return {}
+    others = [(c, matches[c]) for c in cands if c in matches]
+    out: dict[int, float] = {}
+    for c in partial:
+        m = matches[c]
+        best = max(
+            (
+                o.coverage
+                for d, o in others
+                if d != c
+                and table.system[d] == table.system[c]
+                and o.start < m.end
+                and m.start < o.end
+            ),
+            default=0.0,
+        )
+        if best > m.coverage:
+            out[c] = best - m.coverage
+    return out

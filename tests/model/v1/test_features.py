@@ -6,10 +6,17 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pytest
 
 from evaluation.datasets import load_synthetic
 from model.v1.analysis import NoteAnalysis
-from model.v1.features import _dominated, _inside_history, _subsumed, build_code_table
+from model.v1.features import (
+    _dominated,
+    _inside_history,
+    _outmatched,
+    _subsumed,
+    build_code_table,
+)
 from model.v1.matcher import CodeMatch
 from model.v1.model import _calibration_notes
 
@@ -165,3 +172,16 @@ def test_features_planned_mention_reads_the_sentence_of_the_mention() -> None:
     assert _planned(a, done) == 0.0
     assert _planned(a, later) == 1.0
     assert _planned(a, None) == 0.0
+
+
+def test_features_a_partial_match_outmatched_on_the_same_words() -> None:
+    codes = [("ICD-10-CM", "E10.9"), ("ICD-10-CM", "E11.9"), ("CPT", "99213"), ("ICD-10-CM", "I10")]
+    table = build_code_table(codes, {}, set())
+    matches = {
+        0: _match(0, 8, 33, 5, coverage=0.8),  # "DM2 without complications" for type 1
+        1: _match(1, 8, 33, 5),  # the same words, all of E11.9
+        2: _match(2, 8, 33, 1),  # a full match of another system does not count
+        3: _match(3, 40, 52, 2, coverage=0.6),  # partial, nothing else on its words
+    }
+    out = _outmatched(matches, [0, 1, 2, 3], table)
+    assert out == {0: pytest.approx(0.2)}
