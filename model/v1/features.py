@@ -14,9 +14,9 @@ from model.v1.em import EMDocumentation, family_match, level_match
 from model.v1.matcher import CodeMatch
 from model.v1.stats import CodeStats
 
-#: Planning words in the sentence that names a procedure: such a procedure is not marked
-#: `accepted` (billing a procedure that was only ordered or planned is billing a service not
-#: rendered), whatever its score. Its rank and score are unchanged.
+#: Planning words in the sentence that names a procedure. A ranker feature (`planned_mention`),
+#: and a procedure named only in such a sentence is never marked `accepted` whatever its score
+#: (billing a procedure that was only ordered or planned is billing a service not rendered).
 PLANNING = re.compile(
     r"\b(?:will|would|to\s+be|plan(?:s|ned|ning)?|order(?:s|ed|ing)?|schedul(?:e|es|ed|ing)"
     r"|recommend(?:s|ed|ation)?|refer(?:s|red|ral)?|consider(?:s|ed|ing)?|request(?:s|ed)?"
@@ -298,7 +298,7 @@ def _inside_history(analysis: NoteAnalysis, cands: Sequence[int]) -> dict[int, f
     concussion code itself is the history, not a current injury)."""
     if not analysis.history:
         return {}
-    sources = [(s, e) for c, (_, s, e) in analysis.history.items()]
+    sources = [(s, e) for _, s, e in analysis.history.values()]
     out: dict[int, float] = {}
     for c in cands:
         m = analysis.matches.get(c)
