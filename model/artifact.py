@@ -103,6 +103,10 @@ def save_artifact(
             "calibration": {"method": "isotonic", "validation": ranker.validation_},
             "training": {"config": config, "data": data, "stats": estimator.training_stats_},
         }
+        count = getattr(estimator, "ranker_features", None)
+        if count is not None:
+            # lets a caller see a model from another feature set without loading it
+            manifest["ranker_features"] = count()
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         if evaluation is not None:
             (tmp / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")

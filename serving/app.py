@@ -40,18 +40,16 @@ CPT descriptions are plain-language labels written by chartcoder, not AMA descri
 
 
 def _ensure_model_dir(settings: Settings) -> Path:
-    """The model folder to serve; the default one is trained first if it holds no model."""
+    """The model folder to serve; the default one is trained first if it holds no model, or one
+    an older chartcoder trained on another feature set (`ensure_default_model` decides)."""
     model_dir = settings.resolved_model_dir
     if settings.model_dir is not None or not settings.train_default_model:
         return model_dir  # an explicit folder is never trained into; a bad one fails on load
-    if (model_dir / "manifest.json").is_file():
-        return model_dir
     try:
         from training.default import ensure_default_model
     except ImportError:
-        logger.warning("no default model at %s and no trainer available", model_dir)
+        logger.warning("no trainer available for the default model at %s", model_dir)
         return model_dir
-    logger.info("training the default model into %s (first start)", model_dir)
     return Path(ensure_default_model(model_dir, progress=True))
 
 

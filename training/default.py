@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from model.artifact import MANIFEST, StaleArtifactError, load_suggester
+from model.artifact import MANIFEST, StaleArtifactError, load_suggester, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,12 @@ def ensure_default_model(model_dir: str | Path, *, progress: bool = True) -> Pat
     a model an older chartcoder trained on another feature set."""
     out = Path(model_dir)
     if (out / MANIFEST).is_file():
+        from model.v1.features import FEATURE_NAMES
+
+        if read_manifest(out).get("ranker_features") == len(FEATURE_NAMES):
+            return out  # current: the caller loads it once
         try:
-            load_suggester(out)
+            load_suggester(out)  # a manifest without the count: only loading can tell
             return out
         except StaleArtifactError as exc:
             # The default model is ours to retrain: one from an older chartcoder is replaced.

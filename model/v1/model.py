@@ -366,10 +366,16 @@ class V1Model:
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "classifier_")
 
+    def ranker_features(self) -> int | None:
+        """How many features the fitted ranker was trained on (None before fitting)."""
+        gbm = getattr(getattr(self, "ranker_", None), "gbm_", None)
+        n = getattr(gbm, "n_features_in_", None)
+        return int(n) if n is not None else None
+
     def check_compatible(self) -> None:
         """Raise `ValueError` when this fitted model's ranker was trained on another feature set
         than this code computes (an artifact from an older chartcoder): it cannot score."""
-        n = getattr(getattr(getattr(self, "ranker_", None), "gbm_", None), "n_features_in_", None)
+        n = self.ranker_features()
         if n is not None and n != len(FEATURE_NAMES):
             raise ValueError(
                 f"its ranker was trained on {n} features and this chartcoder computes "

@@ -349,6 +349,10 @@ class V2Model:
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "ranker_") and hasattr(self, "v1_")
 
+    def ranker_features(self) -> int | None:
+        """How many features the ranker of the v1 model inside was trained on."""
+        return self.v1_.ranker_features()
+
     def check_compatible(self) -> None:
         """Raise `ValueError` when the v1 model inside was trained on another feature set."""
         self.v1_.check_compatible()

@@ -167,3 +167,22 @@ def test_calibrate_on_validation_notes_refits_thresholds_and_band(
     # scores stay calibrated probabilities
     s = est.suggest_note(Note.create(dev[0].text, id="v"), model_version="x")
     assert all(0.0 <= c.score <= 1.0 for c in s.codes)
+
+
+def test_manifest_records_the_ranker_feature_count_and_a_current_default_is_kept(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    """`ensure_default_model` tells a current model from the manifest alone (serving then loads
+    it once) and leaves it as it is."""
+    import shutil
+
+    from model.v1.features import FEATURE_NAMES
+    from training.default import ensure_default_model
+
+    assert read_manifest(trained_model_dir)["ranker_features"] == len(FEATURE_NAMES)
+    default = tmp_path / "models" / "default"
+    shutil.copytree(trained_model_dir, default)
+    before = (default / "model.joblib").stat().st_mtime_ns
+    assert ensure_default_model(default, progress=False) == default
+    assert (default / "model.joblib").stat().st_mtime_ns == before
+    assert not (tmp_path / "models" / "synthetic-default").exists()  # nothing was trained
