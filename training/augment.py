@@ -45,7 +45,7 @@ def code_names(catalog: Any) -> dict[tuple[str, str], list[str]]:
         names[(system, catalog.normalize(system, code))].append(phrase)
     out: dict[tuple[str, str], list[str]] = {}
     for key, raw in names.items():
-        clean = []
+        clean: list[str] = []
         for name in raw:
             text = _SPACES.sub(" ", _UNSPECIFIED.sub("", name)).strip(" ,;")
             if len(text) >= 3 and text.lower() not in {c.lower() for c in clean}:

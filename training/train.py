@@ -258,7 +258,7 @@ def _evaluate(
 
 
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:
-    keep = {
+    keep: dict[str, Any] = {
         k: raw[k]
         for k in ("setting", "specialty", "age", "sex", "date_of_service", "note_type")
         if k in raw
