@@ -13,6 +13,7 @@ from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis
 from model.v1.em import EMDocumentation, family_match, level_match
 from model.v1.matcher import CodeMatch
 from model.v1.stats import CodeStats
+from model.v1.tokens import occurrences
 
 #: Planning words in the sentence that names a procedure. A ranker feature (`planned_mention`),
 #: and a procedure named only in such a sentence is never marked `accepted` whatever its score
@@ -208,7 +209,7 @@ def feature_rows(
             dominated.get(c, 0.0),
             *subsumed.get(c, (0.0, 0.0)),
             in_history.get(c, 0.0),
-            _planned(analysis, m) if table.system[c] != 0 and not table.is_em[c] else 0.0,
+            float(table.system[c] != 0 and not table.is_em[c] and planned_mention(analysis, m)),
             em_rule,
             em_family,
             analysis.history[c][0] if c in analysis.history else 0,
@@ -245,12 +246,6 @@ def _dominated(matches: dict[int, CodeMatch], cands: Sequence[int]) -> dict[int,
     return out
 
 
-def _occurrences(text: str, mention: str) -> list[tuple[int, int]]:
-    """Every whole-word, case-insensitive occurrence of `mention` in `text`."""
-    pattern = re.compile(r"(?<!\w)" + re.escape(mention) + r"(?!\w)", re.IGNORECASE)
-    return [(m.start(), m.end()) for m in pattern.finditer(text)]
-
-
 def _subsumed(
     analysis: NoteAnalysis, cands: Sequence[int], table: CodeTable
 ) -> dict[int, tuple[float, float]]:
@@ -271,7 +266,7 @@ def _subsumed(
     ]
     if len(full) < 2:
         return {}
-    places = {c: _occurrences(text, text[m.start : m.end]) for c, m in full}
+    places = {c: occurrences(text, text[m.start : m.end]) for c, m in full}
     out: dict[int, tuple[float, float]] = {}
     for c, m in full:
         mine = places[c]
@@ -309,14 +304,14 @@ def _inside_history(analysis: NoteAnalysis, cands: Sequence[int]) -> dict[int, f
     return out
 
 
-def _planned(analysis: NoteAnalysis, m: CodeMatch | None) -> float:
-    """1.0 when the sentence holding the code's best mention has planning words (`PLANNING`):
+def planned_mention(analysis: NoteAnalysis, m: CodeMatch | None) -> bool:
+    """Whether the sentence holding the code's best mention has planning words (`PLANNING`):
     "will schedule a colonoscopy" orders a procedure that was not done at this encounter. Used
     for procedure codes only (diagnoses have their own context flags; E/M codes their rules)."""
     if m is None or not analysis.sentences:
-        return 0.0
+        return False
     start, end = analysis.sentences[min(m.sentence, len(analysis.sentences) - 1)]
-    return 1.0 if PLANNING.search(analysis.text, start, end) else 0.0
+    return PLANNING.search(analysis.text, start, end) is not None
 
 
 def _outmatched(

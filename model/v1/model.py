@@ -35,10 +35,10 @@ from model.v1.em import (
 )
 from model.v1.features import (
     FEATURE_NAMES,
-    PLANNING,
     build_code_table,
     candidates,
     feature_rows,
+    planned_mention,
 )
 from model.v1.history import derived_history
 from model.v1.lexicon import (
@@ -51,7 +51,7 @@ from model.v1.lexicon import (
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
 from model.v1.stats import TOP_RANK, CodeStats, code_stats
-from model.v1.tokens import classifier_text, snap_to_words
+from model.v1.tokens import classifier_text, occurrences, snap_to_words
 
 log = logging.getLogger(__name__)
 
@@ -577,14 +577,7 @@ def _repeats(text: str, start: int, end: int, *, limit: int) -> list[tuple[int, 
     mention = text[start:end]
     if len(mention) < 2 or limit <= 0:
         return []
-    pattern = re.compile(r"(?<!\w)" + re.escape(mention) + r"(?!\w)", re.IGNORECASE)
-    out = []
-    for hit in pattern.finditer(text):
-        if hit.start() != start:
-            out.append((hit.start(), hit.end()))
-            if len(out) >= limit:
-                break
-    return out
+    return [(s, e) for s, e in occurrences(text, mention) if s != start][:limit]
 
 
 def _calibration_notes(keys: Sequence[str], share: float, seed: int) -> np.ndarray:
@@ -632,7 +625,7 @@ def _planned_procedures(
     accepted: set[tuple[str, str]], analysis: NoteAnalysis, index: dict[tuple[str, str], int]
 ) -> set[tuple[str, str]]:
     """Accepted CPT/HCPCS codes, other than E/M visits, whose named mention sits in a sentence
-    with planning words (`features.PLANNING`) or is flagged as past, negated or hypothetical
+    with planning words (`features.planned_mention`) or is flagged as past, negated or hypothetical
     ("status post TKR" is a knee replaced before, not a 27447 done at this encounter)."""
     out: set[tuple[str, str]] = set()
     visit_codes = em_codes()
@@ -643,11 +636,8 @@ def _planned_procedures(
         m = analysis.matches.get(c)
         if m is None:
             continue
-        start, end = analysis.sentences[m.sentence]
         flags = analysis.context.get(c, ())
-        if PLANNING.search(analysis.text, start, end) or any(
-            flags[i] for i in _NOT_RENDERED if i < len(flags)
-        ):
+        if planned_mention(analysis, m) or any(flags[i] for i in _NOT_RENDERED if i < len(flags)):
             out.add((system, code))
     return out
 

@@ -365,6 +365,12 @@ def normalize_phrase(text: str) -> tuple[str, ...]:
 _WORD_CHAR = re.compile(r"\w")
 
 
+def occurrences(text: str, mention: str) -> list[tuple[int, int]]:
+    """Every whole-word, case-insensitive occurrence of `mention` in `text`, in text order."""
+    pattern = re.compile(r"(?<!\w)" + re.escape(mention) + r"(?!\w)", re.IGNORECASE)
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
 def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen `[start, end)` to whole words and trim surrounding whitespace/punctuation."""
     n = len(text)

@@ -163,15 +163,15 @@ def test_without_is_kept_so_with_and_without_complications_differ() -> None:
 
 
 def test_features_planned_mention_reads_the_sentence_of_the_mention() -> None:
-    from model.v1.features import _planned
+    from model.v1.features import planned_mention
 
     text = "Colonoscopy performed today. Will schedule a colonoscopy in 5 years."
     a = NoteAnalysis(text, [], [(0, 28), (29, len(text))], [], "", {})
     done = _match(0, 0, 11, 1)
     later = CodeMatch(1, 1.0, 1.0, 1, 0, 1, 45, 56, 1, 1.0)  # in the second sentence
-    assert _planned(a, done) == 0.0
-    assert _planned(a, later) == 1.0
-    assert _planned(a, None) == 0.0
+    assert planned_mention(a, done) is False
+    assert planned_mention(a, later) is True
+    assert planned_mention(a, None) is False
 
 
 def test_features_a_partial_match_outmatched_on_the_same_words() -> None:
