@@ -125,6 +125,22 @@ def to_billable(catalog: Any, system: str, code: str) -> str | None:
     return header_child(catalog, system, entry.code)
 
 
+def billable_labels(
+    catalog: Any, labels: Iterable[tuple[str, str]]
+) -> tuple[set[tuple[str, str]], int]:
+    """Gold codes in billable form (`to_billable`: a header rolls to its default billable
+    child), and how many the catalog does not know (dropped)."""
+    out: set[tuple[str, str]] = set()
+    dropped = 0
+    for system, code in labels:
+        b = to_billable(catalog, system, code)
+        if b is None:
+            dropped += 1
+        else:
+            out.add((system, b))
+    return out, dropped
+
+
 def build_phrases(
     entries: Iterable[tuple[str, str, bool, str, tuple[str, ...], tuple[str, ...]]],
     header_targets: dict[str, str],

@@ -42,11 +42,11 @@ from model.v1.features import (
 )
 from model.v1.history import derived_history
 from model.v1.lexicon import (
+    billable_labels,
     build_phrases,
     header_child,
     synonym_rows,
     synonym_system,
-    to_billable,
 )
 from model.v1.matcher import PhraseMatcher
 from model.v1.ranker import CalibratedRanker
@@ -166,14 +166,9 @@ class V1Model:
         gold: list[LabelSet] = []
         dropped = 0
         for labels in label_sets:
-            out: LabelSet = set()
-            for system, code in labels:
-                b = to_billable(catalog, system, code)
-                if b is None:
-                    dropped += 1
-                else:
-                    out.add((system, b))
-            gold.append(out)
+            billable, unknown = billable_labels(catalog, labels)
+            gold.append(billable)
+            dropped += unknown
         self.dropped_labels_ = dropped
         space: dict[tuple[str, str], int] = {c: i for i, c in enumerate(self.matcher_.codes_)}
         for labels in gold:
@@ -468,12 +463,8 @@ class V1Model:
         X_parts, y_parts = [], []
         for i in progress(range(n), "calibrating on validation notes", n):
             _, X, cands, _, _ = self._served_features(texts[i], settings[i], note_ages[i], kinds[i])
-            gold = {
-                self.code_index_[(system, b)]
-                for system, code in label_sets[i]
-                if (b := to_billable(catalog, system, code)) is not None
-                and (system, b) in self.code_index_
-            }
+            billable, _ = billable_labels(catalog, label_sets[i])
+            gold = {self.code_index_[c] for c in billable if c in self.code_index_}
             X_parts.append(X)
             y_parts.append(np.array([c in gold for c in cands], dtype=np.int8))
         X_all = np.vstack(X_parts)

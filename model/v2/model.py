@@ -36,7 +36,7 @@ from model.selection import accepted_codes, top_per_system
 from model.suggestion import SYSTEMS, SuggestedCode, Suggestion
 from model.text.note import Note, NoteMeta, Span
 from model.text.sentences import split_sentences
-from model.v1.lexicon import to_billable
+from model.v1.lexicon import billable_labels
 from model.v1.model import V1Model
 from model.v2.evidence import attribution_spans
 from model.v2.fit_network import fit_network
@@ -156,7 +156,7 @@ class V2Model:
             timings[name] = round(now - clock, 1)
             clock = now
 
-        gold = [_billable_set(catalog, labels) for labels in label_sets]
+        gold = [billable_labels(catalog, labels)[0] for labels in label_sets]
         is_stack = np.array([_is_stack_note(k, self.stack_share, self.seed) for k in keys])
         net_rows = np.nonzero(~is_stack)[0]
         stack_rows = np.nonzero(is_stack)[0]
@@ -426,14 +426,3 @@ def _meta(setting: str | None, age: int | None, note_type: str | None = None) ->
 def _description(catalog: Any, code: Code) -> str:
     entry = catalog.get(*code)
     return str(entry.description) if entry is not None else ""
-
-
-def _billable_set(catalog: Any, labels: Iterable[Code]) -> LabelSet:
-    """Gold codes in billable form (v1's rule: a header code rolls to its default billable
-    child); unknown codes are dropped."""
-    out: LabelSet = set()
-    for system, code in labels:
-        billable = to_billable(catalog, system, code)
-        if billable is not None:
-            out.add((system, billable))
-    return out
