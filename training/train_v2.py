@@ -14,7 +14,7 @@ import torch
 
 from evaluation.datasets import LabeledNote
 from training.train import DEFAULT_CONFIG as V1_CONFIG
-from training.train import _age, _progress, _text, evaluate_and_save
+from training.train import _progress, evaluate_and_save, note_columns
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +109,15 @@ def train_model_v2(
         **{k: cfg[k] for k in _MODEL_KEYS},
     )
     started = time.perf_counter()
+    texts, settings, labels, extra = note_columns(train)
     estimator.fit(
-        [n.text for n in train],
-        [n.meta.get("setting") for n in train],
-        [{(c.system, c.code) for c in n.codes} for n in train],
+        texts,
+        settings,
+        labels,
         catalog=catalog,
         note_keys=[n.id for n in train],
-        ages=[_age(n.meta.get("age")) for n in train],
-        note_types=[_text(n.meta.get("note_type")) for n in train],
         progress=_progress(progress),
+        **extra,
     )
     estimator.training_stats_["total_s"] = round(time.perf_counter() - started, 1)
     return evaluate_and_save(
