@@ -306,6 +306,18 @@ def sync_registry(registry: ModelRegistry, factory: sessionmaker[Session]) -> No
     registry.sync(fetch)
 
 
+def _replaced(ref: ActiveRef, folder: Path) -> bool:
+    """Whether the active version was registered in place from `folder` and the artifact there
+    is now another version."""
+    version, path = ref
+    if path.resolve() != folder.resolve() or not (folder / "manifest.json").is_file():
+        return False
+    try:
+        return bool(read_manifest(folder)["version"] != version)
+    except InvalidArtifactError:
+        return False  # a broken folder: loading the active version reports it
+
+
 def bootstrap(
     registry: ModelRegistry,
     factory: sessionmaker[Session],
@@ -316,19 +328,22 @@ def bootstrap(
     """At startup: make sure some version is active and loaded; return it.
 
     If the database has no activation yet and `default_model_dir` holds an artifact, that
-    artifact is registered in place (not copied) and activated. Otherwise the active version is
-    loaded; if it fails to load, the error is logged and the process serves nothing until an
-    admin activates a loadable version (readiness reports it).
+    artifact is registered in place (not copied) and activated; the same happens when the active
+    version was registered in place from that folder and the folder now holds another version
+    (the default model retrained where it stood). Otherwise the active version is loaded; if it
+    fails to load, the error is logged and the process serves nothing until an admin activates a
+    loadable version (readiness reports it).
     """
     with factory() as session:
         ref = active_ref(session)
-        if ref is None and default_model_dir is not None and Path(default_model_dir).is_dir():
-            manifest = read_manifest(Path(default_model_dir))
+        default = Path(default_model_dir) if default_model_dir is not None else None
+        if default is not None and default.is_dir() and (ref is None or _replaced(ref, default)):
+            manifest = read_manifest(default)
             version = str(manifest["version"])
             if session.get(ModelVersionRow, version) is None:
                 register(
                     session,
-                    Path(default_model_dir),
+                    default,
                     models_dir=registry.models_dir,
                     actor=actor,
                     copy=False,

@@ -248,3 +248,35 @@ def test_metric_summary_reads_map_and_accepted_precision_per_system() -> None:
     }
     assert service.metric_summary({}) == {}
     assert service.metric_summary({"by_system": []}) == {}
+
+
+def test_bootstrap_activates_a_default_model_retrained_in_its_folder(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    """The default model is registered in place; when it is retrained where it stood (an older
+    chartcoder's model, say), the next start activates the new version instead of failing on a
+    folder that no longer holds the active one. A version registered elsewhere is left alone."""
+    import json
+    import shutil
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    factory = make_session_factory(engine)
+    default = tmp_path / "models" / "default"
+    shutil.copytree(trained_model_dir, default)
+    first = json.loads((default / "manifest.json").read_text())["version"]
+    registry = ModelRegistry(tmp_path / "registered")
+    assert service.bootstrap(registry, factory, default) == first
+    # retrained in place: the folder now holds another version
+    manifest = json.loads((default / "manifest.json").read_text())
+    manifest["version"] = f"{first}-retrained"
+    (default / "manifest.json").write_text(json.dumps(manifest))
+    registry = ModelRegistry(tmp_path / "registered")  # a new process
+    assert service.bootstrap(registry, factory, default) == f"{first}-retrained"
+    assert registry.active_version == f"{first}-retrained"
+    with factory() as session:
+        assert service.get_version(session, first).path == str(default.resolve())
+    # the same folder unchanged: the active version is simply loaded again
+    registry = ModelRegistry(tmp_path / "registered")
+    assert service.bootstrap(registry, factory, default) == f"{first}-retrained"
+    engine.dispose()
