@@ -310,7 +310,11 @@ def _replaced(ref: ActiveRef, folder: Path) -> bool:
     """Whether the active version was registered in place from `folder` and the artifact there
     is now another version."""
     version, path = ref
-    if path.resolve() != folder.resolve() or not (folder / "manifest.json").is_file():
+    if (
+        path is None
+        or path.resolve() != folder.resolve()
+        or not (folder / "manifest.json").is_file()
+    ):
         return False
     try:
         return bool(read_manifest(folder)["version"] != version)
