@@ -371,7 +371,12 @@ class Writer:
             b.add(" ")
         start = b.pos
         if case.note_type == "discharge":
-            b.frame("discharge_time", {"t": str(case.em_minutes), "t0": "30"})
+            # "More than {t0} minutes ...; total {t} minutes": t0 is the 99239 threshold (30)
+            # when t passes it, else a round number below t (never a statement the total
+            # contradicts, as "more than 30 minutes ...; total 20 minutes" was)
+            t = case.em_minutes
+            t0 = 30 if t > 30 else 5 * ((t - 1) // 5)
+            b.frame("discharge_time", {"t": str(t), "t0": str(t0)})
         elif case.note_type == "ED":
             lvl = case.em_level
             b.frame("em_mdm", {"mdm": ED_MDM_WORDS[lvl], "mdm_reason": MDM_REASONS[lvl]})

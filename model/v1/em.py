@@ -26,7 +26,7 @@ _MIN = r"(?:min|mins|minutes)\b"
 #: "Total time 45 minutes", "time spent: 30 min", "I spent 40 minutes", "Time-based visit: 33 min".
 _TIME_BEFORE = re.compile(
     r"\b(?:total\s+(?:\w+\s+){0,2}time|time[- ]based\s+visit|time\s+spent|spent|discharge\s+day"
-    r"\s+management|time)[^.\n\d]{0,40}?(\d{1,3})\s*" + _MIN,
+    r"\s+management|time|total)[^.\n\d]{0,40}?(\d{1,3})\s*" + _MIN,
     re.IGNORECASE,
 )
 #: "43 minutes were spent on this encounter", "45 minutes in total", "50 minutes total".
@@ -162,6 +162,32 @@ def _minutes(text: str, m: re.Match[str]) -> int:
     return n
 
 
+def _time_statement(text: str, skip: re.Match[str] | None = None) -> re.Match[str] | None:
+    """The note's documented-time statement: the first exact one ("total 20 minutes") over a
+    threshold one ("more than 15 minutes spent on discharge planning; total 20 minutes"), else
+    the first of any kind. A statement whose number lies inside `skip` (the critical-care time
+    statement) is not a visit time."""
+    hits = sorted(
+        (
+            m
+            for m in (*_TIME_BEFORE.finditer(text), *_TIME_AFTER.finditer(text))
+            if skip is None or not (skip.start() <= m.start(1) < skip.end())
+        ),
+        key=lambda m: m.start(1),
+    )
+    for m in hits:
+        if _minutes(text, m) == int(m.group(1)) and not _bounded(text, m):
+            return m
+    return hits[0] if hits else None
+
+
+def _bounded(text: str, m: re.Match[str]) -> bool:
+    """The number is a bound ("no more than 30", "30 minutes or less"), not a total."""
+    before = text[max(0, m.start(1) - 30) : m.start(1)]
+    after = text[m.end(1) : m.end(1) + 25]
+    return bool(_NOT_MORE.search(before) or _OR_LESS.match(after))
+
+
 def age_in_text(text: str) -> int | None:
     """The patient's age stated in the text ("a 52-year-old man"; months/weeks/days old: 0)."""
     m = _AGE_RE.search(text)
@@ -267,10 +293,10 @@ def documentation(
     """Documented time / MDM, the visit families and the spans that state them (None: nothing).
     `note_type` is the document type from the note's metadata ("consult", "Discharge summary")."""
     rules = _rules()
-    t = _TIME_BEFORE.search(text) or _TIME_AFTER.search(text)
     m = _MDM_RE.search(text)
     cues = {name: hit for name, pat in rules["_cues"].items() if (hit := pat.search(text))}
     crit = _CRITICAL.search(text) if "critical_care" in cues else None
+    t = _time_statement(text, skip=crit)
     fams, cue = visit_families(
         cues, setting, has_level=t is not None or m is not None, kind=note_kind(note_type)
     )
@@ -278,8 +304,6 @@ def documentation(
     if crit is not None:
         crit_minutes = int(crit.group(1) or crit.group(2))
         fams.add("critical_care")
-        if t is not None and t.start() == crit.start():
-            t = None
     if t is None and m is None and not fams:
         return None
     mdm = (m.group(1) or m.group(2)).lower() if m else None

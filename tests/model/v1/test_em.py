@@ -130,6 +130,25 @@ def test_em_nothing_documented() -> None:
         ("Discharge summary. Discharge day management: 30 minutes or less.", 30, "99238"),
         ("Discharge summary. Time spent on discharge: at most 30 min.", 30, "99238"),
         ("Discharge summary. Time spent on discharge: <= 30 minutes.", 30, "99238"),
+        # a threshold statement and an exact total: the total is the documented time
+        (
+            "Discharge summary. More than 15 minutes spent on discharge planning and "
+            "coordination; total 20 minutes.",
+            20,
+            "99238",
+        ),
+        (
+            "Discharge summary. More than 30 minutes spent on discharge planning and "
+            "coordination; total 45 minutes.",
+            45,
+            "99239",
+        ),
+        # the critical-care time is not the discharge time
+        (
+            "Discharge summary. Total critical care time 45 min. Time spent on discharge: 20 min.",
+            20,
+            "99238",
+        ),
     ],
 )
 def test_em_more_or_less_than_a_time(text: str, minutes: int, code: str) -> None:
