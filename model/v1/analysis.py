@@ -78,6 +78,10 @@ class NoteAnalysis:
     section_of_match: dict[int, int] = field(default_factory=dict)
     #: History status codes derived from family/historical mentions: code -> (kind, start, end).
     history: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    #: Combination codes presumed from affirmed conditions: code -> its components' spans; and
+    #: the codes such a combination replaces (see `combination.py`).
+    combinations: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    replaced: set[int] = field(default_factory=set)
 
 
 def analyze(

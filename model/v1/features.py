@@ -64,6 +64,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "subsumed_in_system",
     "inside_history_mention",
     "planned_mention",
+    "combination_rule",
     "em_rule",
     "em_family",
     "history_rule",
@@ -133,6 +134,8 @@ def candidates(
     for code in em:
         chosen[code] = None
     for code in analysis.history:
+        chosen[code] = None
+    for code in analysis.combinations:
         chosen[code] = None
     return list(chosen)
 
@@ -210,6 +213,7 @@ def feature_rows(
             *subsumed.get(c, (0.0, 0.0)),
             in_history.get(c, 0.0),
             float(table.system[c] != 0 and not table.is_em[c] and planned_mention(analysis, m)),
+            -1.0 if c in analysis.replaced else float(c in analysis.combinations),
             em_rule,
             em_family,
             analysis.history[c][0] if c in analysis.history else 0,

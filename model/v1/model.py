@@ -22,6 +22,7 @@ from model.text.note import Note, Span
 from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis, analyze
 from model.v1.bmi import derived_bmi
 from model.v1.classifier import SparseCodeClassifier
+from model.v1.combination import presumed_combinations
 from model.v1.cooccurrence import anchors
 from model.v1.em import (
     EMDocumentation,
@@ -352,8 +353,12 @@ class V1Model:
             analysis.history.setdefault(c, found)
         lr_codes = np.fromiter(lr.keys(), dtype=np.int64, count=len(lr))
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
+        affirmed = anchors(analysis)
+        analysis.combinations, analysis.replaced = presumed_combinations(
+            analysis, affirmed, self.code_space_, self.code_index_
+        )
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
-        cooc = stats.cooccurrence.feature(anchors(analysis), cands)
+        cooc = stats.cooccurrence.feature(affirmed, cands)
         X = feature_rows(analysis, cands, lr, self.table_, stats, cooc, em, setting)
         return X, cands
 
@@ -493,6 +498,10 @@ class V1Model:
         if c in analysis.history:
             # the disease mention or BMI value the code was derived from comes first
             spans.insert(0, snap_to_words(text, *analysis.history[c][1:]))
+        if c in analysis.combinations:
+            # a presumed combination ("T2DM" + "CKD stage 3a" = E11.22): its components
+            spans.extend(snap_to_words(text, s, e) for s, e in analysis.combinations[c])
+            return _distinct_spans(text, spans)
         system, code = self.code_space_[c]
         if em is not None and system == "CPT":
             documented = _em_spans(code, em)

@@ -1,0 +1,85 @@
+"""Combination codes the classification presumes from conditions the note affirms.
+
+ICD-10-CM links some conditions without the physician saying so (Official Guidelines I.A.15,
+"with", and I.C.9.a): type 2 diabetes and chronic kidney disease are E11.22, hypertension and
+CKD are I12.9, hypertension and heart failure I11.0. A note that lists "T2DM" and "CKD stage 3a"
+as separate problems therefore documents E11.22 (with N18.31), and E11.9 ("without
+complications") is wrong beside it. `data/combinations.json` holds the rules; this module finds
+which apply to a note. The ranker gets them as a feature (`combination_rule`: +1 for a presumed
+combination code, -1 for a code it replaces) and the combination's evidence is the mentions of
+its components.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from model.v1.analysis import NoteAnalysis
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    components: tuple[tuple[str, ...], ...]  # one tuple of code prefixes per component
+    replaces: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def rules() -> tuple[Rule, ...]:
+    raw = resources.files("model.v1").joinpath("data/combinations.json").read_text("utf-8")
+    out = []
+    for i, row in enumerate(json.loads(raw)["rules"]):
+        comps = row.get("all")
+        if not row.get("code") or not isinstance(comps, list) or len(comps) < 2:
+            raise ValueError(f"combinations.json: rules[{i}] needs 'code' and two 'all' lists")
+        out.append(
+            Rule(
+                code=str(row["code"]),
+                components=tuple(tuple(str(p).upper() for p in comp) for comp in comps),
+                replaces=tuple(str(c) for c in row.get("replaces", ())),
+            )
+        )
+    return tuple(out)
+
+
+def presumed_combinations(
+    analysis: NoteAnalysis,
+    affirmed: Sequence[int],
+    codes: Sequence[tuple[str, str]],
+    index: dict[tuple[str, str], int],
+) -> tuple[dict[int, tuple[tuple[int, int], ...]], set[int]]:
+    """(combination code index -> its components' mention spans, replaced code indices).
+
+    `affirmed`: code indices the note names affirmatively (see `cooccurrence.anchors`). A
+    component is met by an affirmed ICD-10-CM code under one of its prefixes other than the
+    combination code itself; the strongest such mention is the component's evidence. A found
+    combination may itself be replaced by a larger one (I12.9 by I13.0 when heart failure is
+    affirmed too)."""
+    found: dict[int, tuple[tuple[int, int], ...]] = {}
+    replaced: set[int] = set()
+    icd = [(c, codes[c][1].upper()) for c in affirmed if codes[c][0] == "ICD-10-CM"]
+    for rule in rules():
+        target = index.get(("ICD-10-CM", rule.code))
+        if target is None:
+            continue
+        spans: list[tuple[int, int]] = []
+        for prefixes in rule.components:
+            hits = [
+                analysis.matches[c]
+                for c, code in icd
+                if code != rule.code.upper() and code.startswith(prefixes)
+            ]
+            if not hits:
+                break
+            best = max(hits, key=lambda m: (m.coverage * m.weight, -m.start))
+            spans.append((best.start, best.end))
+        else:
+            found[target] = tuple(spans)
+            replaced.update(
+                i for code in rule.replaces if (i := index.get(("ICD-10-CM", code))) is not None
+            )
+    return found, replaced
