@@ -24,6 +24,36 @@ from model.v1.tokens import NEG_SUFFIX, Token
 
 MIN_FUZZY = 5
 
+#: Derivational endings that tie an adjective to its noun ("menopausal" menopause, "dietary"
+#: diet, "anxious" anxiety, "anemic" anemia, "obstructive" obstruction), tried longest first.
+_DERIVATIONAL = tuple(
+    sorted(
+        ("ization", "ation", "atory", "ional", "iety", "ious", "ical", "atic", "ancy", "ency",
+         "ence", "ety", "ity", "ous", "ary", "ant", "ent", "ery", "ial", "ive", "ion", "ic", "al",
+         "ia", "y", "e"),
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+#: Words whose derived forms mean something else to a coder: "familial hypercholesterolemia"
+#: is not a family history, "secondary" is not "second (degree)", "presents with" is not a
+#: "presence of" status.
+_NO_FAMILY = frozenset(
+    {"family", "familial", "second", "secondary", "generic", "general", "present", "presence"}
+)
+MIN_FAMILY = 6  # letters: shorter words are their own family ("diet", "acute", "renal")
+
+
+def derivational_key(word: str) -> str:
+    """The word family a (normalised) word belongs to: the word less one derivational ending,
+    keeping at least four letters; a short or listed word is its own family."""
+    if len(word) < MIN_FAMILY or not word.isalpha() or word in _NO_FAMILY:
+        return word
+    for suffix in _DERIVATIONAL:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
 
 @dataclass(frozen=True, slots=True)
 class CodeMatch:
@@ -84,6 +114,17 @@ class PhraseMatcher:
             phrase_w[i] = total
         self.vocab_ = vocab
         self.fuzzy_ = _deletion_index(vocab, df)
+        # Word families: a note word also counts for the phrase words of its family
+        by_key: dict[str, list[int]] = {}
+        for word, j in vocab.items():
+            by_key.setdefault(derivational_key(word), []).append(j)
+        self.family_keys_ = {k: tuple(v) for k, v in by_key.items() if k not in _NO_FAMILY}
+        self.families_ = {
+            j: tuple(x for x in ids if x != j)
+            for ids in self.family_keys_.values()
+            if len(ids) > 1
+            for j in ids
+        }
         self.codes_ = list(codes)
         self.phrase_tokens_T_ = sp.csr_matrix(
             (np.asarray(vals, dtype=np.float32), (cols, rows)), shape=(len(vocab), len(phrases))
@@ -110,15 +151,18 @@ class PhraseMatcher:
         # Assign each token to its sentence.
         starts = np.fromiter((s for s, _ in sentence_bounds), dtype=np.int64)
         tok_sent: list[int] = []
+        tok_ids: list[tuple[int, ...]] = []
         rows, cols, copy = [], [], []
         for tok in tokens:
-            j = self.vocab_.get(tok.norm)
-            s_idx = int(np.searchsorted(starts, tok.start, side="right")) - 1
-            tok_sent.append(max(s_idx, 0))
-            if j is not None:
-                rows.append(max(s_idx, 0))
+            ids = self._word_ids(tok.norm)
+            s_idx = max(int(np.searchsorted(starts, tok.start, side="right")) - 1, 0)
+            tok_sent.append(s_idx)
+            tok_ids.append(ids)
+            is_copy = (tok.start, tok.norm) in negated_at
+            for j in ids:
+                rows.append(s_idx)
                 cols.append(j)
-                copy.append((tok.start, tok.norm) in negated_at)
+                copy.append(is_copy)
         if not rows:
             return {}
         n_sent = len(sentence_bounds)
@@ -132,9 +176,8 @@ class PhraseMatcher:
         score = c_arr + 0.001 * self.phrase_len_[p_idx_arr]
         order = np.lexsort((-score, code_arr))
         by_sentence: dict[int, list[tuple[int, Token]]] = {}
-        for tok, s in zip(tokens, tok_sent, strict=True):
-            j = self.vocab_.get(tok.norm)
-            if j is not None:
+        for tok, s, ids in zip(tokens, tok_sent, tok_ids, strict=True):
+            for j in ids:
                 by_sentence.setdefault(s, []).append((j, tok))
         best: dict[int, CodeMatch] = {}
         n_strong: dict[int, set[int]] = {}
@@ -166,6 +209,20 @@ class PhraseMatcher:
                 support=float(sum(support[code].values())),
             )
         return out
+
+    def _word_ids(self, norm: str) -> tuple[int, ...]:
+        """Phrase-word ids a note word counts for: itself and its word family ("menopausal"
+        also counts for "menopause"); an unknown word, its family's words (NEG_SUFFIX kept
+        apart: a negated word only counts for negated phrase words)."""
+        j = self.vocab_.get(norm)
+        families: dict[int, tuple[int, ...]] | None = getattr(self, "families_", None)
+        if families is None:  # fitted before word families
+            return () if j is None else (j,)
+        if j is not None:
+            return (j, *families.get(j, ()))
+        if norm.endswith(NEG_SUFFIX):
+            return ()
+        return self.family_keys_.get(derivational_key(norm), ())
 
     def _coverage(
         self, rows: np.ndarray, cols: np.ndarray, copy: np.ndarray, n_sent: int

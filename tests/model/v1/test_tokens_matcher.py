@@ -270,3 +270,42 @@ def test_possessive_eponyms_read_as_the_plain_name() -> None:
     assert norms[1:3] == [t.norm for t in tokenize("alzheimer dementia")]
     assert [t.norm for t in tokenize("Crohn's disease")] == norms[3:5]
     assert all("'" not in n for n in norms)
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "text"),
+    [
+        ("Z71.3", "Dietary counseling and surveillance", "Diet counseling and surveillance."),
+        ("F41.9", "Anxiety disorder, unspecified", "Anxious disorder, stable."),
+        ("N95.1", "Menopausal symptoms", "Symptomatic menopause."),
+        ("D64.9", "Anemia, unspecified", "She is anemic."),
+        ("I25.10", "Coronary artery disease", "Known coronary arterial disease."),
+    ],
+)
+def test_an_adjective_counts_for_its_noun_and_back(code: str, description: str, text: str) -> None:
+    """Word families: "menopause" in the note completes "menopausal" in the phrase, "anxious"
+    completes "anxiety", whether or not the note's word is itself a phrase word."""
+    cov = _coverage_of([(code, description), ("Z00.00", "Encounter for general adult exam")], text)
+    assert cov[code] == pytest.approx(1.0)
+    # the span is the note's own words
+    phrases = build_phrases([("ICD-10-CM", code, True, description, (), ())], {}, [])
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+    found = list(m.match(tokenize(text), [(0, len(text))]).values())[0]
+    assert text[found.start : found.end].rstrip(".") in text
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [("family", "familial"), ("second", "secondary"), ("diet", "dietetic")],
+)
+def test_word_families_leave_misleading_relatives_apart(word: str, other: str) -> None:
+    """A family history is not "familial hypercholesterolemia"; "secondary" is not "second
+    (degree)"; a short word is only related through an ending the list names."""
+    from model.v1.matcher import derivational_key
+
+    assert derivational_key(word) != derivational_key(other)
+    cov = _coverage_of(
+        [("E78.01", f"{other.capitalize()} hypercholesterolemia")],
+        f"{word.capitalize()} hypercholesterolemia.",
+    )
+    assert cov.get("E78.01", 0.0) < 0.99
