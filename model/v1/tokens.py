@@ -270,11 +270,23 @@ def _abbreviation_rows() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, tuple[str, ...]]:
-    """Abbreviation → expansion tokens, from `data/abbreviations.tsv` (validated on load)."""
-    return {
-        key: tuple(normalize_word(t) for t in expansion.lower().split() if t not in STOPWORDS)
-        for key, expansion in _abbreviation_rows().items()
-    }
+    """Abbreviation → expansion tokens, from `data/abbreviations.tsv` (validated on load).
+
+    A word of an expansion that has a row of its own is expanded once more, as it would be
+    written out in the note: "CKD" reads as "chronic kidney renal disease" like "chronic kidney
+    disease" does, so it completes the descriptions that say "renal"."""
+    rows = _abbreviation_rows()
+    out: dict[str, tuple[str, ...]] = {}
+    for key, expansion in rows.items():
+        words: list[str] = []
+        for w in expansion.lower().split():
+            inner = rows.get(w) if w != key else None
+            for t in inner.lower().split() if inner else (w,):
+                n = normalize_word(t)
+                if t not in STOPWORDS and n not in words:
+                    words.append(n)
+        out[key] = tuple(words)
+    return out
 
 
 def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) -> list[Token]:
