@@ -22,6 +22,8 @@ from model.v1.matcher import CodeMatch
         (PERSONAL, "I63.9", "Z86.73"),
         (PERSONAL, "I21.4", "I25.2"),  # old myocardial infarction
         (PERSONAL, "C18.9", "Z85.038"),
+        (PERSONAL, "K35.80", "Z87.19"),  # appendicitis: a digestive disease, not an appendectomy
+        (PERSONAL, "K25.9", "Z87.11"),  # peptic ulcer keeps its own history code
         (PERSONAL, "E11.9", None),  # a chronic condition in the history is coded as current
         (FAMILY, "Z80.3", None),  # already a status code
     ],
