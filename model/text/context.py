@@ -15,7 +15,8 @@ How a cue reaches a mention:
   historical); `family` and `current` cues are not stopped this way ("mother has a history of
   breast cancer" is family and historical);
 * a backward (`post`) reach does not cross a comma ("chest pain, PE was ruled out"), except
-  for `family` and `current` cues;
+  for `family` and `current` cues and a negation that closes a labelled list ("Serology: HIV,
+  HBV and CMV negative.");
 * a `pre` cue ending its line ("Denies:", "Negative for:") carries over the list lines that
   follow it in the same section, until a line with a cue of its own;
 * sections add flags (`section_flags` in the rule file: Family History -> family, PMH/PSH ->
@@ -268,9 +269,17 @@ class _Scan:
             nearest = cue
         return fired
 
-    def _backward(self, me: int, after: list[Cue]) -> list[Cue]:
-        """Cues after the mention (left to right) whose backward reach gets to it."""
+    def _backward(
+        self, me: int, after: list[Cue], *, list_head: bool = False, hi: int | None = None
+    ) -> list[Cue]:
+        """Cues after the mention (left to right) whose backward reach gets to it.
+
+        A negation closing a labelled list ("Serology: HIV, HBV and CMV negative.": a colon
+        before the mention, the cue last in its sentence) reaches back over the whole list,
+        commas and window notwithstanding; without the label ("Chest pain, troponin negative.")
+        the comma still stops it."""
         text = self.text
+        end = len(text) if hi is None else hi
         fired: list[Cue] = []
         between: Counter[str] = Counter()
         nearest: Cue | None = None
@@ -287,11 +296,16 @@ class _Scan:
                 continue
             if category not in MODIFIERS or not cue.rule.looks_back:
                 continue
+            closes_list = (
+                list_head and category == "negated" and not _has_word(text, cue.end, end)
+            )
             window = cue.rule.post_window
-            ok = window is None or _words(text, me, cue.start) < window
+            ok = closes_list or window is None or _words(text, me, cue.start) < window
             if ok and category not in _TRANSPARENT:
                 adjacent = nearest is not None and not _has_word(text, nearest.end, cue.start)
-                ok = not comma and _unblocked(category, between, nearest if adjacent else None)
+                ok = (not comma or closes_list) and _unblocked(
+                    category, between, nearest if adjacent else None
+                )
             if ok:
                 fired.append(cue)
             between[category] += 1
@@ -336,7 +350,7 @@ class _Scan:
             and not _has_word(self.text, ms, c.start)
         ]
         fired += self._forward(ms, before)
-        fired += self._backward(me, after)
+        fired += self._backward(me, after, list_head=":" in self.text[lo:ms], hi=hi)
         if sidx is not None and not any(c.category != "pseudo" for c in before):
             carried = self._carried(sidx)
             if carried is not None:

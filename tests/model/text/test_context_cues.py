@@ -192,6 +192,24 @@ def test_window_limits_reach(analyzer: ContextAnalyzer) -> None:
     assert not flags_of(analyzer, text, "edema").negated
 
 
+@pytest.mark.parametrize(
+    ("text", "mention", "negated"),
+    [
+        ("Serology: HIV, lues, Epstein-Barr virus and cytomegalovirus negative.", "HIV", True),
+        ("Serology: HIV, lues, Epstein-Barr virus and cytomegalovirus negative.", "lues", True),
+        ("Labs today: HIV, hepatitis B and hepatitis C were negative.", "hepatitis B", True),
+        # no label: a comma still ends the reach of a trailing "negative"
+        ("Chest pain, troponin negative.", "Chest pain", False),
+        # the negation must close the sentence
+        ("Serology: HIV, CMV negative and EBV positive.", "HIV", False),
+    ],
+)
+def test_a_negation_closing_a_labelled_list_reaches_the_whole_list(
+    analyzer: ContextAnalyzer, text: str, mention: str, negated: bool
+) -> None:
+    assert flags_of(analyzer, text, mention).negated is negated
+
+
 def test_sections_add_history_and_family(analyzer: ContextAnalyzer) -> None:
     text = "PMH: HTN, asthma\nPSH: cholecystectomy\nFamily History: diabetes\nHPI: chest pain"
     assert on(flags_of(analyzer, text, "HTN")) == {"historical"}
