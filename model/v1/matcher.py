@@ -285,8 +285,7 @@ class PhraseMatcher:
         if len(hits) > 1:
             mid = hits[len(hits) // 2].start
             hits = [t for t in hits if abs(t.start - mid) <= 120] or hits
-        start = min(t.start for t in hits)
-        end = max(t.end for t in hits)
+        start, end = _main_run(sorted(hits, key=lambda t: t.start))
         return CodeMatch(
             code_index=code,
             coverage=coverage,
@@ -299,6 +298,27 @@ class PhraseMatcher:
             n_sentences=0,
             support=0.0,
         )
+
+
+#: Hits of one phrase further apart than this (characters) are separate runs.
+RUN_GAP = 40
+
+
+def _main_run(hits: Sequence[Token]) -> tuple[int, int]:
+    """The span of the run holding most of a phrase's hits (the later one on a tie).
+
+    The coverage counts every hit in the sentence, but the mention is where the words stand
+    together: in "Viral serology was negative for ... hepatitis B and C viruses" the mention of
+    "viral hepatitis C" is "hepatitis B and C", after the negation, not a span that opens with
+    "Viral" and swallows the cue."""
+    runs: list[list[Token]] = [[hits[0]]]
+    for t in hits[1:]:
+        if t.start - runs[-1][-1].end > RUN_GAP:
+            runs.append([t])
+        else:
+            runs[-1].append(t)
+    best = max(enumerate(runs), key=lambda ir: (len({t.start for t in ir[1]}), ir[0]))[1]
+    return min(t.start for t in best), max(t.end for t in best)
 
 
 def _deletion_index(vocab: dict[str, int], df: dict[str, int]) -> dict[str, str]:

@@ -309,3 +309,19 @@ def test_word_families_leave_misleading_relatives_apart(word: str, other: str) -
         f"{word.capitalize()} hypercholesterolemia.",
     )
     assert cov.get("E78.01", 0.0) < 0.99
+
+
+def test_a_mention_is_where_the_phrase_words_stand_together() -> None:
+    """Coverage counts every phrase word in the sentence, but the mention's span is the run
+    holding most of them: not one that opens at "Viral serology" and swallows the negation."""
+    text = (
+        "Viral serology was negative for human immunodeficiency virus and hepatitis B and C "
+        "viruses."
+    )
+    phrases = build_phrases(
+        [("ICD-10-CM", "B19.20", True, "Unspecified viral hepatitis C", (), ())], {}, []
+    )
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+    (found,) = m.match(tokenize(text), [(0, len(text))]).values()
+    assert found.coverage == pytest.approx(1.0)
+    assert text[found.start : found.end] == "hepatitis B and C"
