@@ -27,6 +27,9 @@ class SuggestedCode:
     rank: int
     accepted: bool
     evidence: tuple[Span, ...] = ()
+    #: The model found the code stated in the text (a full mention, a coding rule's statement),
+    #: so `evidence` is that statement; not part of the JSON contract.
+    named: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -418,9 +418,21 @@ class V1Model:
                     evidence=self._evidence(
                         self.code_index_[(system, code)], analysis, text, em, x_words
                     ),
+                    named=self._named(self.code_index_[(system, code)], analysis, em),
                 )
             )
         return Suggestion(note.id, model_version, tuple(out))
+
+    def _named(self, c: int, analysis: NoteAnalysis, em: Any) -> bool:
+        """The note states code `c`: a full mention, a history or combination code derived from
+        mentions, or an E/M code whose visit statements are documented."""
+        m = analysis.matches.get(c)
+        if (m is not None and m.coverage >= 0.99) or c in analysis.history:
+            return True
+        if c in analysis.combinations:
+            return True
+        system, code = self.code_space_[c]
+        return bool(em is not None and system == "CPT" and _em_spans(code, em))
 
     def _served_features(
         self, text: str, setting: str | None, age: int | None, note_type: str | None

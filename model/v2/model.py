@@ -381,11 +381,17 @@ class V2Model:
         uncertified = {system for system, t in self.ranker_.accept_thresholds_.items() if t > 1.0}
         vouched = {c for c, v1c in by_code.items() if v1c.accepted and c[0] in uncertified}
         accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_, vouched)
-        evidence = self._evidence(note.text, [c for c, _ in chosen], enc)
+        unnamed = [c for c, _ in chosen if not (c in by_code and by_code[c].named)]
+        evidence = self._evidence(note.text, unnamed, enc)
         out = []
         for rank, (c, score) in enumerate(chosen, start=1):
             v1_code = by_code.get(c)
-            spans = evidence.get(c) or (v1_code.evidence if v1_code is not None else ())
+            if v1_code is not None and v1_code.named:
+                # v1 found the code stated (a full mention, a coding rule's statement): that
+                # statement is the evidence; attributions are for codes nothing states
+                spans = v1_code.evidence
+            else:
+                spans = evidence.get(c) or (v1_code.evidence if v1_code is not None else ())
             out.append(
                 SuggestedCode(
                     system=c[0],

@@ -56,6 +56,27 @@ def test_v2_suggestion_contract_and_evidence_offsets(fitted_v2: V2Model) -> None
     assert {c.system for c in only_cpt.codes} <= {"CPT"}
 
 
+def test_v2_evidence_for_a_code_the_text_names_is_v1s_statement(fitted_v2: V2Model) -> None:
+    """Where v1 finds the code stated (a full mention), the statement is the evidence; the
+    network's attributions are for the codes nothing in the text states."""
+    note = Note.create(NOTE, id="n1", meta={"setting": "outpatient"})
+    inner = {
+        (c.system, c.code): c
+        for c in fitted_v2.v1_.suggest_note(note, model_version="v1", top_k=60).codes
+    }
+    named = {code for code, c in inner.items() if c.named}
+    assert named, "the test note states some code in full"
+    out = fitted_v2.suggest_note(note, model_version="v2-test", top_k=30)
+    checked = 0
+    for c in out.codes:
+        if (c.system, c.code) in named:
+            assert c.evidence == inner[(c.system, c.code)].evidence
+            checked += 1
+    assert checked
+    # the flag stays out of the JSON contract
+    assert "named" not in out.codes[0].to_dict()
+
+
 def test_v2_falls_back_to_v1s_certified_band_where_it_has_none(fitted_v2: V2Model) -> None:
     """A system the stacking notes could not certify (accept threshold 1.01) accepts the codes
     v1 accepted; a certified system keeps its own band."""
