@@ -248,8 +248,8 @@ def normalize_word(raw: str) -> str:
 
 @lru_cache(maxsize=1)
 def _abbreviation_rows() -> dict[str, str]:
-    """Abbreviation (lower case) → its expansion as written, from `data/abbreviations.tsv`,
-    validated on load."""
+    """Abbreviation (lower case; as written for a capitals-only row) → its expansion as
+    written, from `data/abbreviations.tsv`, validated on load."""
     out: dict[str, str] = {}
     path = resources.files("model.v1").joinpath("data/abbreviations.tsv")
     with path.open(encoding="utf-8") as fh:
@@ -261,7 +261,11 @@ def _abbreviation_rows() -> dict[str, str]:
                     f"abbreviations.tsv line {lineno}: expected 'abbreviation<TAB>expansion', "
                     f"got {row!r}"
                 )
-            key = row[0].strip().lower()
+            key = row[0].strip()
+            # an all-capitals row ("COLD", "CAP") is read only where the note writes it so:
+            # the lower-case word is a different word ("cold", "cap")
+            if not (key.isupper() and len(key) > 1):
+                key = key.lower()
             if key in out:
                 raise ValueError(f"abbreviations.tsv line {lineno}: {key!r} is listed twice")
             out[key] = row[1].strip()
@@ -280,7 +284,7 @@ def abbreviations() -> dict[str, tuple[str, ...]]:
     for key, expansion in rows.items():
         words: list[str] = []
         for w in expansion.lower().split():
-            inner = rows.get(w) if w != key else None
+            inner = rows.get(w) if w != key.lower() else None
             for t in inner.lower().split() if inner else (w,):
                 n = normalize_word(t)
                 if t not in STOPWORDS and n not in words:
@@ -294,11 +298,14 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
     abbr = abbreviations() if expand else {}
     out: list[Token] = []
     for m in _TOKEN_RE.finditer(text):
-        raw = m.group(0).lower()
+        word = m.group(0)
+        raw = word.lower()
         if raw.endswith("'s"):  # possessive: "Alzheimer's" and "Alzheimer" are one word
             raw = raw[:-2]
         start, end = m.start(), m.end()
-        expansion = abbr.get(raw)
+        expansion = abbr.get(word) if word.isupper() else None
+        if expansion is None:
+            expansion = abbr.get(raw)
         if expansion is not None:
             out.extend(Token(t, start, end) for t in expansion)
             continue
@@ -421,7 +428,9 @@ def classifier_text(text: str) -> str:
     def repl(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        expansion = expansions.get(low)
+        expansion = expansions.get(word) if word.isupper() else None
+        if expansion is None:
+            expansion = expansions.get(low)
         if expansion is not None:
             return f"{word} {expansion}"
         us = us_spelling(low) if len(low) >= 5 else low

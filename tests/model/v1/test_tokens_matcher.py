@@ -325,3 +325,12 @@ def test_a_mention_is_where_the_phrase_words_stand_together() -> None:
     (found,) = m.match(tokenize(text), [(0, len(text))]).values()
     assert found.coverage == pytest.approx(1.0)
     assert text[found.start : found.end] == "hepatitis B and C"
+
+
+def test_a_capitals_only_abbreviation_is_read_only_in_capitals() -> None:
+    """"COLD" is chronic obstructive lung disease and "CAP" community-acquired pneumonia;
+    "cold hands" and "cap on" are not."""
+    norms = [t.norm for t in tokenize("COLD with CAP.")]
+    assert "obstructive" in norms and "pneumonia" in norms
+    norms = [t.norm for t in tokenize("Cold hands, cap on, cold intolerance.")]
+    assert "obstructive" not in norms and "pneumonia" not in norms
