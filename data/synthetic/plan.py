@@ -3,7 +3,8 @@
 A `Case` holds only codes and the phrasings chosen for them; `compose` turns it into text.
 Coding rules applied here (ICD-10-CM Official Guidelines, CPT E/M 2021+ rules):
 
-* hypertension + CKD is coded I12.9 (presumed causal link) and type 2 diabetes + CKD is coded
+* hypertension + CKD is coded I12.9 (I12.0 at stage 5/ESRD), + heart failure I11.0, + both I13.0
+  (I13.2) (presumed causal links, guideline I.C.9.a), and type 2 diabetes + CKD is coded
   E11.22 (the "with" convention), each with the stage code N18.x;
 * obesity carries its BMI Z68 code; insulin / oral agents / anticoagulants their Z79 codes;
 * office E/M level follows the documented total time or MDM; new vs established patient;
@@ -416,11 +417,7 @@ class Planner:
         ckd = next((p for p in case.problems if p.code.startswith("N18")), None)
         for p in list(case.problems):
             c = p.code
-            if ckd is not None and c == "I10":
-                p.code = "I12.9"
-            elif ckd is not None and c == "E11.9":
-                p.code = "E11.22"
-            elif c in ("I12.9", "I13.0", "E11.22") and ckd is None:
+            if c in ("I12.9", "I13.0", "E11.22") and ckd is None:
                 stage = rng.choice(["N18.2", "N18.30", "N18.31", "N18.32", "N18.4"])
                 ckd = self._push(case, rng, stage, "secondary", used)
             if c in ("I13.0", "I11.0") and not any(x.startswith("I50") for x in codes):
@@ -439,10 +436,35 @@ class Planner:
                 n = int(case.bmi)
                 z = f"Z68.{n}" if n < 40 else f"Z68.{41 + min((n - 40) // 5, 4)}"
                 case.problems.append(Problem(z, f"BMI {case.bmi}", "bmi", kind="status"))
-        # The CKD mention is also evidence for the combination code.
+        # The presumed links, once the pushes above have added any CKD stage or heart failure:
+        # hypertension with CKD, heart failure or both (I.C.9.a); type 2 diabetes with CKD
+        # ("with", I.A.15).
+        ckd = next((p for p in case.problems if p.code.startswith("N18")), None)
+        hf = next((p for p in case.problems if p.code.startswith("I50")), None)
+        for p in case.problems:
+            if p.code == "I10" and (ckd is not None or hf is not None):
+                stage5 = ckd is not None and ckd.code in ("N18.5", "N18.6")
+                if hf is None:
+                    p.code = "I12.0" if stage5 else "I12.9"
+                else:
+                    p.code = "I11.0" if ckd is None else ("I13.2" if stage5 else "I13.0")
+            elif p.code == "E11.9" and ckd is not None:
+                p.code = "E11.22"
+            elif p.code in ("I12.9", "I13.0") and ckd is not None:
+                if ckd.code in ("N18.5", "N18.6"):  # stage 5 / ESRD has its own combination
+                    p.code = "I12.0" if p.code == "I12.9" else "I13.2"
+        # The CKD and heart-failure mentions are also evidence for the combination code.
         if ckd is not None:
-            combo = tuple(p.code for p in case.problems if p.code in ("I12.9", "I13.0", "E11.22"))
+            combo = tuple(
+                p.code
+                for p in case.problems
+                if p.code in ("I12.9", "I12.0", "I13.0", "I13.2", "E11.22")
+            )
             ckd.also = combo
+        if hf is not None and hf in case.problems:
+            combo = tuple(p.code for p in case.problems if p.code in ("I11.0", "I13.0", "I13.2"))
+            if combo:
+                hf.also = tuple(dict.fromkeys((*hf.also, *combo)))
 
     def _push(
         self, case: Case, rng: random.Random, code: str, role: str, used: set[str]

@@ -81,7 +81,7 @@ class NoteAnalysis:
     #: Combination codes presumed from affirmed conditions: code -> its components' spans; and
     #: the codes such a combination replaces (see `combination.py`).
     combinations: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
-    replaced: set[int] = field(default_factory=set)
+    replaced: dict[int, int] = field(default_factory=dict)
 
 
 def analyze(

@@ -51,8 +51,9 @@ def presumed_combinations(
     affirmed: Sequence[int],
     codes: Sequence[tuple[str, str]],
     index: dict[tuple[str, str], int],
-) -> tuple[dict[int, tuple[tuple[int, int], ...]], set[int]]:
-    """(combination code index -> its components' mention spans, replaced code indices).
+) -> tuple[dict[int, tuple[tuple[int, int], ...]], dict[int, int]]:
+    """(combination code index -> its components' mention spans, replaced code index -> the
+    combination that replaces it).
 
     `affirmed`: code indices the note names affirmatively (see `cooccurrence.anchors`). A
     component is met by an affirmed ICD-10-CM code under one of its prefixes other than the
@@ -60,7 +61,7 @@ def presumed_combinations(
     combination may itself be replaced by a larger one (I12.9 by I13.0 when heart failure is
     affirmed too)."""
     found: dict[int, tuple[tuple[int, int], ...]] = {}
-    replaced: set[int] = set()
+    replaced: dict[int, int] = {}
     icd = [(c, codes[c][1].upper()) for c in affirmed if codes[c][0] == "ICD-10-CM"]
     for rule in rules():
         target = index.get(("ICD-10-CM", rule.code))
@@ -79,7 +80,25 @@ def presumed_combinations(
             spans.append((best.start, best.end))
         else:
             found[target] = tuple(spans)
-            replaced.update(
-                i for code in rule.replaces if (i := index.get(("ICD-10-CM", code))) is not None
-            )
+            for code in rule.replaces:  # later (larger) rules take over: I13.0 over I12.9
+                i = index.get(("ICD-10-CM", code))
+                if i is not None:
+                    replaced[i] = target
     return found, replaced
+
+
+def apply_combinations(
+    scores: dict[int, float], replaced: dict[int, int]
+) -> tuple[dict[int, float], set[int]]:
+    """Coding rule on the output: a code a presumed combination replaces (E11.9 beside E11.22)
+    never outranks it; when it did, the two trade scores. Returns the scores and the replaced
+    codes present (never `accepted`)."""
+    out = dict(scores)
+    present = set()
+    for r, combo in replaced.items():
+        if r not in out:
+            continue
+        present.add(r)
+        if combo in out and out[r] > out[combo]:
+            out[r], out[combo] = out[combo], out[r]
+    return out, present

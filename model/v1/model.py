@@ -22,7 +22,7 @@ from model.text.note import Note, Span
 from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis, analyze
 from model.v1.bmi import derived_bmi
 from model.v1.classifier import SparseCodeClassifier
-from model.v1.combination import presumed_combinations
+from model.v1.combination import apply_combinations, presumed_combinations
 from model.v1.cooccurrence import anchors
 from model.v1.em import (
     EMDocumentation,
@@ -399,12 +399,19 @@ class V1Model:
         )
         with threadpool_limits(1, user_api="openmp"):
             scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
+        replaced: set[int] = set()
+        if analysis.replaced:
+            by_cand, replaced = apply_combinations(
+                dict(zip(cands, scores.tolist(), strict=True)), analysis.replaced
+            )
+            scores = np.array([by_cand[c] for c in cands])
         order = np.argsort(-scores, kind="stable")
         chosen = top_per_system(
             ((self.code_space_[cands[j]], float(scores[j])) for j in order), top_k, systems
         )
         accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_)
         accepted -= _planned_procedures(accepted, analysis, self.code_index_)
+        accepted -= {self.code_space_[c] for c in replaced}
         out = []
         for rank, ((system, code), score) in enumerate(chosen, start=1):
             out.append(

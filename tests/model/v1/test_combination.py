@@ -39,14 +39,14 @@ def parts() -> tuple[PhraseMatcher, ContextAnalyzer]:
     )
 
 
-def _presumed(parts: tuple[PhraseMatcher, ContextAnalyzer], text: str) -> tuple[dict, set, str]:
+def _presumed(parts: tuple[PhraseMatcher, ContextAnalyzer], text: str) -> tuple[dict, dict, str]:
     matcher, context = parts
     a = analyze(text, matcher, context)
     index = {c: i for i, c in enumerate(matcher.codes_)}
     found, replaced = presumed_combinations(a, anchors(a), matcher.codes_, index)
     return (
         {matcher.codes_[c][1]: spans for c, spans in found.items()},
-        {matcher.codes_[c][1] for c in replaced},
+        {matcher.codes_[c][1]: matcher.codes_[t][1] for c, t in replaced.items()},
         text,
     )
 
@@ -56,7 +56,7 @@ def test_diabetes_and_ckd_are_diabetic_ckd(parts) -> None:
         parts, "Problems: type 2 diabetes, on metformin. Chronic kidney disease, stage 3a."
     )
     assert set(found) == {"E11.22"}
-    assert replaced == {"E11.9"}
+    assert replaced == {"E11.9": "E11.22"}
     # the evidence is both components, in the note's own words
     first, second = (text[slice(*snap_to_words(text, s, e))] for s, e in found["E11.22"])
     assert first.endswith("2 diabetes") and second == "Chronic kidney disease, stage 3a"
@@ -69,7 +69,10 @@ def test_hypertension_with_ckd_and_heart_failure(parts) -> None:
     )
     assert {"I12.9", "I11.0", "I13.0"} <= set(found)
     # the three-way combination replaces the two-way ones and plain hypertension
-    assert {"I10", "I11.0", "I12.9"} <= replaced and "I13.0" not in replaced
+    assert {r: replaced[r] for r in ("I10", "I11.0", "I12.9")} == dict.fromkeys(
+        ("I10", "I11.0", "I12.9"), "I13.0"
+    )
+    assert "I13.0" not in replaced
 
 
 def test_end_stage_renal_disease_takes_the_stage_5_combination(parts) -> None:
@@ -87,7 +90,7 @@ def test_end_stage_renal_disease_takes_the_stage_5_combination(parts) -> None:
 )
 def test_no_combination_without_every_component_affirmed(parts, text: str) -> None:
     found, replaced, _ = _presumed(parts, text)
-    assert found == {} and replaced == set()
+    assert found == {} and replaced == {}
 
 
 def test_every_rule_names_billable_codes() -> None:
@@ -96,3 +99,13 @@ def test_every_rule_names_billable_codes() -> None:
         for code in (rule.code, *rule.replaces):
             entry = catalog.get("ICD-10-CM", code)
             assert entry is not None and entry.billable, code
+
+
+def test_a_replaced_code_never_outranks_its_combination() -> None:
+    from model.v1.combination import apply_combinations
+
+    scores, present = apply_combinations({1: 0.9, 2: 0.3, 5: 0.5}, {1: 2, 7: 2})
+    assert scores == {1: 0.3, 2: 0.9, 5: 0.5}  # E11.9 (1) and E11.22 (2) trade scores
+    assert present == {1}  # 7 is not among the scored codes
+    scores, _ = apply_combinations({1: 0.2, 2: 0.8}, {1: 2})
+    assert scores == {1: 0.2, 2: 0.8}  # already in order: unchanged
