@@ -296,9 +296,7 @@ class _Scan:
                 continue
             if category not in MODIFIERS or not cue.rule.looks_back:
                 continue
-            closes_list = (
-                list_head and category == "negated" and not _has_word(text, cue.end, end)
-            )
+            closes_list = list_head and category == "negated" and not _has_word(text, cue.end, end)
             window = cue.rule.post_window
             ok = closes_list or window is None or _words(text, me, cue.start) < window
             if ok and category not in _TRANSPARENT:

@@ -328,7 +328,7 @@ def test_a_mention_is_where_the_phrase_words_stand_together() -> None:
 
 
 def test_a_capitals_only_abbreviation_is_read_only_in_capitals() -> None:
-    """"COLD" is chronic obstructive lung disease and "CAP" community-acquired pneumonia;
+    """ "COLD" is chronic obstructive lung disease and "CAP" community-acquired pneumonia;
     "cold hands" and "cap on" are not."""
     norms = [t.norm for t in tokenize("COLD with CAP.")]
     assert "obstructive" in norms and "pneumonia" in norms
