@@ -293,6 +293,13 @@ def abbreviations() -> dict[str, tuple[str, ...]]:
     return out
 
 
+#: A capital L or R standing alone before a word names a side ("L TKR", "R knee pain"); not
+#: before a digit or a slash ("L5", "R/O"), after a number ("2 L"), nor in lower case.
+_SIDES = {"L": ("left",), "R": ("right",)}
+_SIDE_NEXT = re.compile(r"[ \t]+[A-Za-z]")
+_AFTER_NUMBER = re.compile(r"\d[ \t]*$")  # "2 L of fluid": litres
+
+
 def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) -> list[Token]:
     """Tokens of `text` with offsets. Abbreviations expand into tokens sharing their offsets."""
     abbr = abbreviations() if expand else {}
@@ -304,6 +311,13 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
             raw = raw[:-2]
         start, end = m.start(), m.end()
         expansion = abbr.get(word) if word.isupper() else None
+        if (
+            expansion is None
+            and word in _SIDES
+            and _SIDE_NEXT.match(text, end)
+            and not _AFTER_NUMBER.search(text, max(0, start - 3), start)
+        ):
+            expansion = _SIDES[word]  # "L TKR", "R knee": the side, not a letter
         if expansion is None:
             expansion = abbr.get(raw)
         if expansion is not None:

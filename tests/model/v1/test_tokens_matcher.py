@@ -334,3 +334,20 @@ def test_a_capitals_only_abbreviation_is_read_only_in_capitals() -> None:
     assert "obstructive" in norms and "pneumonia" in norms
     norms = [t.norm for t in tokenize("Cold hands, cap on, cold intolerance.")]
     assert "obstructive" not in norms and "pneumonia" not in norms
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        ("s/p L TKR in 2019.", "left"),
+        ("R knee pain for a week.", "right"),
+        ("Disc bulge at L5-S1.", None),  # a vertebra
+        ("R/O MI.", None),  # rule out
+        ("Gave 2 L of fluid.", None),  # litres
+        ("l knee", None),  # lower case: not a side
+    ],
+)
+def test_a_capital_l_or_r_before_a_word_is_a_side(text: str, side: str | None) -> None:
+    norms = {t.norm for t in tokenize(text)}
+    sides = norms & {"left", "right"}
+    assert sides == ({side} if side else set())
