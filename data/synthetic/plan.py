@@ -450,9 +450,11 @@ class Planner:
                     p.code = "I11.0" if ckd is None else ("I13.2" if stage5 else "I13.0")
             elif p.code == "E11.9" and ckd is not None:
                 p.code = "E11.22"
-            elif p.code in ("I12.9", "I13.0") and ckd is not None:
-                if ckd.code in ("N18.5", "N18.6"):  # stage 5 / ESRD has its own combination
-                    p.code = "I12.0" if p.code == "I12.9" else "I13.2"
+            elif (
+                p.code in ("I12.9", "I13.0") and ckd is not None and ckd.code in ("N18.5", "N18.6")
+            ):
+                # stage 5 / ESRD has its own combination
+                p.code = "I12.0" if p.code == "I12.9" else "I13.2"
         # The CKD and heart-failure mentions are also evidence for the combination code.
         if ckd is not None:
             combo = tuple(
