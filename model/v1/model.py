@@ -414,6 +414,9 @@ class V1Model:
         accepted -= {self.code_space_[c] for c in replaced}
         out = []
         for rank, ((system, code), score) in enumerate(chosen, start=1):
+            evidence, named = self._evidence(
+                self.code_index_[(system, code)], analysis, text, em, x_words
+            )
             out.append(
                 SuggestedCode(
                     system=system,
@@ -422,24 +425,11 @@ class V1Model:
                     score=score,
                     rank=rank,
                     accepted=(system, code) in accepted,
-                    evidence=self._evidence(
-                        self.code_index_[(system, code)], analysis, text, em, x_words
-                    ),
-                    named=self._named(self.code_index_[(system, code)], analysis, em),
+                    evidence=evidence,
+                    named=named,
                 )
             )
         return Suggestion(note.id, model_version, tuple(out))
-
-    def _named(self, c: int, analysis: NoteAnalysis, em: Any) -> bool:
-        """The note states code `c`: a full mention, a history or combination code derived from
-        mentions, or an E/M code whose visit statements are documented."""
-        m = analysis.matches.get(c)
-        if (m is not None and m.coverage >= 0.99) or c in analysis.history:
-            return True
-        if c in analysis.combinations:
-            return True
-        system, code = self.code_space_[c]
-        return bool(em is not None and system == "CPT" and _em_spans(code, em))
 
     def _served_features(
         self, text: str, setting: str | None, age: int | None, note_type: str | None
@@ -504,7 +494,10 @@ class V1Model:
 
     def _evidence(
         self, c: int, analysis: NoteAnalysis, text: str, em: Any, x_words: Any
-    ) -> tuple[Span, ...]:
+    ) -> tuple[tuple[Span, ...], bool]:
+        """Code `c`'s evidence spans, and whether the note states the code (a full mention, a
+        history or combination code derived from mentions, an E/M code whose visit statements
+        are documented): then the spans are that statement (`SuggestedCode.named`)."""
         spans: list[tuple[int, int]] = []
         m = analysis.matches.get(c)
         if m is not None:
@@ -513,14 +506,15 @@ class V1Model:
                 # A full mention names the code: its other occurrences are the evidence, and
                 # the classifier's n-grams would only add noise.
                 spans.extend(_repeats(text, *spans[0], limit=2))
-                return _distinct_spans(text, spans)
-        if c in analysis.history:
+                return _distinct_spans(text, spans), True
+        named = c in analysis.history
+        if named:
             # the disease mention or BMI value the code was derived from comes first
             spans.insert(0, snap_to_words(text, *analysis.history[c][1:]))
         if c in analysis.combinations:
             # a presumed combination ("T2DM" + "CKD stage 3a" = E11.22): its components
             spans.extend(snap_to_words(text, s, e) for s, e in analysis.combinations[c])
-            return _distinct_spans(text, spans)
+            return _distinct_spans(text, spans), True
         system, code = self.code_space_[c]
         if em is not None and system == "CPT":
             documented = _em_spans(code, em)
@@ -528,13 +522,13 @@ class V1Model:
                 # The statements that name the visit and its level are the evidence; the
                 # classifier's n-grams would only add noise.
                 spans.extend(snap_to_words(text, s, e) for s, e in documented)
-                return _distinct_spans(text, spans)
+                return _distinct_spans(text, spans), True
         if len(spans) < 2:
             spans.extend(self._lr_evidence(c, text, x_words, limit=3 - len(spans)))
         if not spans:
             # Last resort: the sentence sharing most words with the code's description.
             spans.append(self._best_sentence(c, analysis, text))
-        return _distinct_spans(text, spans)
+        return _distinct_spans(text, spans), named
 
     def _lr_evidence(self, c: int, text: str, x_words: Any, limit: int) -> list[tuple[int, int]]:
         hits = np.nonzero(self.lr_code_index_ == c)[0]
