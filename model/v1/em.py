@@ -146,18 +146,29 @@ _NOT_MORE = re.compile(
 _OR_LESS = re.compile(r"\s*(?:min(?:ute)?s?\.?)?\s*or\s+(?:less|fewer|under)\b", re.IGNORECASE)
 
 
+def _qualifier(text: str, m: re.Match[str]) -> str:
+    """How a time statement's number is meant: "at_most" ("no more than 30", "not over 30",
+    "30 minutes or less"), "more" ("more than 30"), "less" ("less than 30") or "exact"."""
+    before = text[max(0, m.start(1) - 30) : m.start(1)]
+    after = text[m.end(1) : m.end(1) + 25]
+    if _NOT_MORE.search(before) or _OR_LESS.match(after):
+        return "at_most"
+    if _MORE_THAN.search(before):
+        return "more"
+    if _LESS_THAN.search(before):
+        return "less"
+    return "exact"
+
+
 def _minutes(text: str, m: re.Match[str]) -> int:
     """The documented minutes; "more than 30 minutes" is at least 31 (the discharge-day and
     time-threshold idiom), "less than 30 minutes" at most 29; "no more than 30 minutes", "not
     over 30", "30 minutes or less" are 30."""
     n = int(m.group(1))
-    before = text[max(0, m.start(1) - 30) : m.start(1)]
-    after = text[m.end(1) : m.end(1) + 25]
-    if _NOT_MORE.search(before) or _OR_LESS.match(after):
-        return n
-    if _MORE_THAN.search(before):
+    q = _qualifier(text, m)
+    if q == "more":
         return n + 1
-    if _LESS_THAN.search(before):
+    if q == "less":
         return max(0, n - 1)
     return n
 
@@ -176,16 +187,9 @@ def _time_statement(text: str, skip: re.Match[str] | None = None) -> re.Match[st
         key=lambda m: m.start(1),
     )
     for m in hits:
-        if _minutes(text, m) == int(m.group(1)) and not _bounded(text, m):
+        if _qualifier(text, m) == "exact":
             return m
     return hits[0] if hits else None
-
-
-def _bounded(text: str, m: re.Match[str]) -> bool:
-    """The number is a bound ("no more than 30", "30 minutes or less"), not a total."""
-    before = text[max(0, m.start(1) - 30) : m.start(1)]
-    after = text[m.end(1) : m.end(1) + 25]
-    return bool(_NOT_MORE.search(before) or _OR_LESS.match(after))
 
 
 def age_in_text(text: str) -> int | None:
