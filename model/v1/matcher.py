@@ -215,11 +215,8 @@ class PhraseMatcher:
         also counts for "menopause"); an unknown word, its family's words (NEG_SUFFIX kept
         apart: a negated word only counts for negated phrase words)."""
         j = self.vocab_.get(norm)
-        families: dict[int, tuple[int, ...]] | None = getattr(self, "families_", None)
-        if families is None:  # fitted before word families
-            return () if j is None else (j,)
         if j is not None:
-            return (j, *families.get(j, ()))
+            return (j, *self.families_.get(j, ()))
         if norm.endswith(NEG_SUFFIX):
             return ()
         return self.family_keys_.get(derivational_key(norm), ())

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TypeVar
 
 # A word may carry slash or ampersand parts ("s/p", "n/v", "N&V", "I&D"): tried whole, then by part.
 _TOKEN_RE = re.compile(r"[A-Za-z]+(?:(?:[/&][A-Za-z]+)+|'[a-z]+)?|\d+(?:\.\d+)?")
@@ -293,6 +294,17 @@ def abbreviations() -> dict[str, tuple[str, ...]]:
     return out
 
 
+T = TypeVar("T")
+
+
+def _abbreviation(table: Mapping[str, T], word: str, low: str) -> T | None:
+    """`word`'s row in an abbreviation table: a capitals-only row where the note writes the
+    word in capitals ("COLD"), else the row of its lower-case form `low`."""
+    if word.isupper() and word in table:
+        return table[word]
+    return table.get(low)
+
+
 #: A capital L or R standing alone before a word names a side ("L TKR", "R knee pain"); not
 #: before a digit or a slash ("L5", "R/O"), after a number ("2 L"), nor in lower case.
 _SIDES = {"L": ("left",), "R": ("right",)}
@@ -310,7 +322,7 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
         if raw.endswith("'s"):  # possessive: "Alzheimer's" and "Alzheimer" are one word
             raw = raw[:-2]
         start, end = m.start(), m.end()
-        expansion = abbr.get(word) if word.isupper() else None
+        expansion = _abbreviation(abbr, word, raw)
         if (
             expansion is None
             and word in _SIDES
@@ -318,8 +330,6 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
             and not _AFTER_NUMBER.search(text, max(0, start - 3), start)
         ):
             expansion = _SIDES[word]  # "L TKR", "R knee": the side, not a letter
-        if expansion is None:
-            expansion = abbr.get(raw)
         if expansion is not None:
             out.extend(Token(t, start, end) for t in expansion)
             continue
@@ -442,9 +452,7 @@ def classifier_text(text: str) -> str:
     def repl(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        expansion = expansions.get(word) if word.isupper() else None
-        if expansion is None:
-            expansion = expansions.get(low)
+        expansion = _abbreviation(expansions, word, low)
         if expansion is not None:
             return f"{word} {expansion}"
         us = us_spelling(low) if len(low) >= 5 else low
