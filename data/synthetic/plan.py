@@ -441,19 +441,16 @@ class Planner:
         # ("with", I.A.15).
         ckd = next((p for p in case.problems if p.code.startswith("N18")), None)
         hf = next((p for p in case.problems if p.code.startswith("I50")), None)
+        stage5 = ckd is not None and ckd.code in ("N18.5", "N18.6")  # its own combinations
         for p in case.problems:
             if p.code == "I10" and (ckd is not None or hf is not None):
-                stage5 = ckd is not None and ckd.code in ("N18.5", "N18.6")
                 if hf is None:
                     p.code = "I12.0" if stage5 else "I12.9"
                 else:
                     p.code = "I11.0" if ckd is None else ("I13.2" if stage5 else "I13.0")
             elif p.code == "E11.9" and ckd is not None:
                 p.code = "E11.22"
-            elif (
-                p.code in ("I12.9", "I13.0") and ckd is not None and ckd.code in ("N18.5", "N18.6")
-            ):
-                # stage 5 / ESRD has its own combination
+            elif stage5 and p.code in ("I12.9", "I13.0"):
                 p.code = "I12.0" if p.code == "I12.9" else "I13.2"
         # The CKD and heart-failure mentions are also evidence for the combination code.
         if ckd is not None:
