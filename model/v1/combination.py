@@ -8,12 +8,16 @@ complications") is wrong beside it. `data/combinations.json` holds the rules; th
 which apply to a note. The ranker gets them as a feature (`combination_rule`: +1 for a presumed
 combination code, -1 for a code it replaces) and the combination's evidence is the mentions of
 its components.
+
+Not every corpus is coded that way: CodiEsp's coders report "diabetic" and "chronic kidney
+disease" as E11.9 and N18.x. `followed_rules` reads from a training corpus's gold codes which
+rules its coders follow, and a model applies only those.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -46,11 +50,43 @@ def rules() -> tuple[Rule, ...]:
     return tuple(out)
 
 
+def followed_rules(
+    gold: Iterable[Iterable[tuple[str, str]]],
+) -> tuple[frozenset[str], dict[str, dict[str, int]]]:
+    """Which rules a corpus's coders follow, from its gold code sets.
+
+    Per rule: `combined`, notes whose gold holds the combination code; `separate`, notes whose
+    gold holds a code of every component (other than the combination) and neither the
+    combination nor a larger one replacing it. A rule is followed unless `separate` exceeds
+    `combined`, so a corpus that never shows the pattern keeps the guideline. Returns the
+    followed rules' codes and the counts per rule."""
+    sets = [{c.upper() for s, c in g if s == "ICD-10-CM"} for g in gold]
+    counts: dict[str, dict[str, int]] = {}
+    followed = set()
+    for rule in rules():
+        code = rule.code.upper()
+        larger = {r.code.upper() for r in rules() if code in (x.upper() for x in r.replaces)}
+        combined = separate = 0
+        for codes in sets:
+            if code in codes:
+                combined += 1
+            elif not codes & larger and all(
+                any(c != code and c.startswith(prefixes) for c in codes)
+                for prefixes in rule.components
+            ):
+                separate += 1
+        counts[rule.code] = {"combined": combined, "separate": separate}
+        if separate <= combined:
+            followed.add(rule.code)
+    return frozenset(followed), counts
+
+
 def presumed_combinations(
     analysis: NoteAnalysis,
     affirmed: Sequence[int],
     codes: Sequence[tuple[str, str]],
     index: dict[tuple[str, str], int],
+    followed: frozenset[str] | None = None,
 ) -> tuple[dict[int, tuple[tuple[int, int], ...]], dict[int, int]]:
     """(combination code index -> its components' mention spans, replaced code index -> the
     combination that replaces it).
@@ -59,13 +95,13 @@ def presumed_combinations(
     component is met by an affirmed ICD-10-CM code under one of its prefixes other than the
     combination code itself; the strongest such mention is the component's evidence. A found
     combination may itself be replaced by a larger one (I12.9 by I13.0 when heart failure is
-    affirmed too)."""
+    affirmed too). `followed`: the rules to apply (by combination code); None, all."""
     found: dict[int, tuple[tuple[int, int], ...]] = {}
     replaced: dict[int, int] = {}
     icd = [(c, codes[c][1].upper()) for c in affirmed if codes[c][0] == "ICD-10-CM"]
     for rule in rules():
         target = index.get(("ICD-10-CM", rule.code))
-        if target is None:
+        if target is None or (followed is not None and rule.code not in followed):
             continue
         spans: list[tuple[int, int]] = []
         for prefixes in rule.components:

@@ -22,7 +22,7 @@ from model.text.note import Note, Span
 from model.v1.analysis import CONTEXT_FLAGS, NoteAnalysis, analyze
 from model.v1.bmi import derived_bmi
 from model.v1.classifier import SparseCodeClassifier
-from model.v1.combination import apply_combinations, presumed_combinations
+from model.v1.combination import apply_combinations, followed_rules, presumed_combinations
 from model.v1.cooccurrence import anchors
 from model.v1.em import (
     EMDocumentation,
@@ -73,6 +73,9 @@ class V1Model:
     """Fitted state ends in `_`. `code_space_` is the fixed order of every code it can score."""
 
     model_type = "chartcoder-v1"
+    #: Combination rules the training corpus's coders follow (see `followed_rules`); None, all
+    #: (models fitted before the rules were read from the corpus).
+    combination_rules_: frozenset[str] | None = None
 
     def __init__(
         self,
@@ -171,6 +174,7 @@ class V1Model:
             gold.append(billable)
             dropped += unknown
         self.dropped_labels_ = dropped
+        self.combination_rules_, combination_counts = followed_rules(gold)
         space: dict[tuple[str, str], int] = {c: i for i, c in enumerate(self.matcher_.codes_)}
         for labels in gold:
             for c in labels:
@@ -306,6 +310,7 @@ class V1Model:
             "candidate_recall": self.candidate_recall_,
             "dropped_labels": dropped,
             "label_space": len(space),
+            "combination_rules": combination_counts,
         }
         # Served statistics over every note.
         self.stats_ = stats_over(np.arange(n))
@@ -355,7 +360,7 @@ class V1Model:
         lr_probs = np.fromiter((v[0] for v in lr.values()), dtype=np.float32, count=len(lr))
         affirmed = anchors(analysis)
         analysis.combinations, analysis.replaced = presumed_combinations(
-            analysis, affirmed, self.code_space_, self.code_index_
+            analysis, affirmed, self.code_space_, self.code_index_, self.combination_rules_
         )
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
         cooc = stats.cooccurrence.feature(affirmed, cands)

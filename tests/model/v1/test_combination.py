@@ -8,7 +8,7 @@ import pytest
 from model.codesets import get_catalog
 from model.text.context import ContextAnalyzer
 from model.v1.analysis import analyze
-from model.v1.combination import presumed_combinations, rules
+from model.v1.combination import followed_rules, presumed_combinations, rules
 from model.v1.cooccurrence import anchors
 from model.v1.lexicon import build_phrases
 from model.v1.matcher import PhraseMatcher
@@ -109,3 +109,40 @@ def test_a_replaced_code_never_outranks_its_combination() -> None:
     assert present == {1}  # 7 is not among the scored codes
     scores, _ = apply_combinations({1: 0.2, 2: 0.8}, {1: 2})
     assert scores == {1: 0.2, 2: 0.8}  # already in order: unchanged
+
+
+def test_rules_followed_are_read_from_the_training_labels() -> None:
+    """A corpus whose coders report diabetes and CKD separately (E11.9 + N18.x) more often than
+    as E11.22 does not follow that rule; a rule the corpus never shows keeps the guideline."""
+    icd = lambda *codes: {("ICD-10-CM", c) for c in codes}  # noqa: E731
+    gold = [
+        icd("E11.9", "N18.31"),
+        icd("E11.65", "N18.4"),
+        icd("E11.22", "N18.31"),
+        icd("I12.9", "N18.4"),
+        icd("I12.9", "N18.2"),
+        icd("I10", "N18.2"),
+        # I13.0 replaces I12.9: this note follows the three-way rule, it does not break I12.9's
+        icd("I13.0", "I50.32", "N18.31"),
+        icd("J45.909"),
+    ]
+    followed, counts = followed_rules(gold)
+    assert counts["E11.22"] == {"combined": 1, "separate": 2}
+    assert counts["I12.9"] == {"combined": 2, "separate": 1}
+    assert counts["I13.0"] == {"combined": 1, "separate": 0}
+    assert "E11.22" not in followed
+    assert {"I12.9", "I13.0", "I11.0", "E10.22"} <= followed  # I11.0, E10.22: never seen
+
+
+def test_a_rule_the_corpus_does_not_follow_is_not_presumed(parts) -> None:
+    matcher, context = parts
+    text = "Problems: type 2 diabetes. Chronic kidney disease, stage 3a. Hypertension."
+    a = analyze(text, matcher, context)
+    index = {c: i for i, c in enumerate(matcher.codes_)}
+    everything, _ = presumed_combinations(a, anchors(a), matcher.codes_, index)
+    assert {matcher.codes_[c][1] for c in everything} == {"E11.22", "I12.9"}
+    found, replaced = presumed_combinations(
+        a, anchors(a), matcher.codes_, index, frozenset({"I12.9"})
+    )
+    assert {matcher.codes_[c][1] for c in found} == {"I12.9"}
+    assert {matcher.codes_[c][1] for c in replaced} == {"I10"}  # E11.9 stays a code of its own
