@@ -25,7 +25,7 @@ from data.synthetic.plan import Planner
 logger = logging.getLogger(__name__)
 
 #: Bump when the output for a given seed changes.
-GENERATOR_VERSION = "1.4"
+GENERATOR_VERSION = "1.5"
 #: Share of notes per split (by note index hash, before any content is drawn).
 SPLIT_WEIGHTS = {"train": 0.8, "dev": 0.1, "test": 0.1}
 

@@ -4,8 +4,9 @@ A `Case` holds only codes and the phrasings chosen for them; `compose` turns it 
 Coding rules applied here (ICD-10-CM Official Guidelines, CPT E/M 2021+ rules):
 
 * hypertension + CKD is coded I12.9 (I12.0 at stage 5/ESRD), + heart failure I11.0, + both I13.0
-  (I13.2) (presumed causal links, guideline I.C.9.a), and type 2 diabetes + CKD is coded
-  E11.22 (the "with" convention), each with the stage code N18.x;
+  (I13.2) (presumed causal links, guideline I.C.9.a), and diabetes + CKD is coded E11.22 /
+  E10.22 (the "with" convention; beside another complication's code, not instead of it), each
+  with the stage code N18.x;
 * obesity carries its BMI Z68 code; insulin / oral agents / anticoagulants their Z79 codes;
 * office E/M level follows the documented total time or MDM; new vs established patient;
   telehealth uses 98000-98015 by modality and time; ED 99281-99285 by MDM; discharge day
@@ -379,9 +380,9 @@ class Planner:
         for p in case.problems:
             if not any(self.conflict(k.code, p.code) for k in kept):
                 kept.append(p)
-        codes = {p.code for p in kept}
-        for p in kept:
-            p.also = tuple(c for c in p.also if c in codes)
+        dropped = {p.code for p in case.problems} - {p.code for p in kept}
+        for p in kept:  # a dropped problem's code is no longer evidenced by another mention
+            p.also = tuple(c for c in p.also if c not in dropped)
         case.problems = kept
 
     def _plan_preventive(self, case: Case, rng: random.Random, used: set[str]) -> None:
@@ -437,29 +438,44 @@ class Planner:
                 z = f"Z68.{n}" if n < 40 else f"Z68.{41 + min((n - 40) // 5, 4)}"
                 case.problems.append(Problem(z, f"BMI {case.bmi}", "bmi", kind="status"))
         # The presumed links, once the pushes above have added any CKD stage or heart failure:
-        # hypertension with CKD, heart failure or both (I.C.9.a); type 2 diabetes with CKD
-        # ("with", I.A.15).
+        # hypertension with CKD, heart failure or both (I.C.9.a); diabetes with CKD ("with",
+        # I.A.15). A hypertensive code drawn on its own takes the link it lacks (I12.9 beside
+        # heart failure is I13.0). A diabetes code naming another complication keeps it and
+        # gains the kidney one, as many E10/E11 codes as the complications need (I.C.4.a); the
+        # nephropathy code E1x.21 is left as it is.
         ckd = next((p for p in case.problems if p.code.startswith("N18")), None)
         hf = next((p for p in case.problems if p.code.startswith("I50")), None)
         stage5 = ckd is not None and ckd.code in ("N18.5", "N18.6")  # its own combinations
+        links: dict[str, tuple[str, ...]] = {}  # combination -> problem codes it links
         for p in case.problems:
             if p.code == "I10" and (ckd is not None or hf is not None):
                 if hf is None:
                     p.code = "I12.0" if stage5 else "I12.9"
                 else:
                     p.code = "I11.0" if ckd is None else ("I13.2" if stage5 else "I13.0")
-            elif p.code == "E11.9" and ckd is not None:
-                p.code = "E11.22"
-            elif stage5 and p.code in ("I12.9", "I13.0"):
-                p.code = "I12.0" if p.code == "I12.9" else "I13.2"
+            elif p.code == "I11.0" and ckd is not None:
+                p.code = "I13.2" if stage5 else "I13.0"
+            elif p.code in ("I12.9", "I12.0") and (hf is not None or stage5):
+                p.code = ("I13.2" if stage5 else "I13.0") if hf is not None else "I12.0"
+            elif p.code == "I13.0" and stage5:
+                p.code = "I13.2"
+            elif ckd is not None and p.code[:3] in ("E10", "E11"):
+                combo = p.code[:3] + ".22"
+                if p.code.endswith(".9"):
+                    p.code = combo
+                elif p.code[4:6] not in ("21", "22") and all(
+                    q.code != combo for q in case.problems
+                ):
+                    p.also = (*p.also, combo)
+                    links[combo] = (p.code,)
         # The CKD and heart-failure mentions are also evidence for the combination code.
         if ckd is not None:
             combo = tuple(
                 p.code
                 for p in case.problems
-                if p.code in ("I12.9", "I12.0", "I13.0", "I13.2", "E11.22")
+                if p.code in ("I12.9", "I12.0", "I13.0", "I13.2", "E11.22", "E10.22")
             )
-            ckd.also = combo
+            ckd.also = tuple(dict.fromkeys((*ckd.also, *combo, *links)))
         if hf is not None and hf in case.problems:
             combo = tuple(p.code for p in case.problems if p.code in ("I11.0", "I13.0", "I13.2"))
             if combo:

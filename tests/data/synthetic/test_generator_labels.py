@@ -130,8 +130,9 @@ def test_gold_codes_respect_excludes1(sample_notes: list[dict[str, Any]], catalo
 
 def test_presumed_links_are_coded_as_combinations(sample_notes: list[dict[str, Any]]) -> None:
     """ICD-10-CM presumes the link (guidelines I.A.15, I.C.9.a): hypertension beside CKD or heart
-    failure is I12.x/I11.0/I13.x, type 2 diabetes beside CKD is E11.22; never I10 or E11.9 with
-    them. Stage 5 CKD / ESRD takes I12.0 / I13.2."""
+    failure is I12.x/I11.0/I13.x, diabetes beside CKD is E11.22 / E10.22 (beside another
+    complication's code); never I10 or E11.9 with them, never a two-way link where the three-way
+    one applies. Stage 5 CKD / ESRD takes I12.0 / I13.2."""
     combos = 0
     for rec in sample_notes:
         codes = {c["code"] for c in rec["codes"]}
@@ -139,6 +140,12 @@ def test_presumed_links_are_coded_as_combinations(sample_notes: list[dict[str, A
         hf = any(c.startswith("I50") for c in codes)
         assert not ("I10" in codes and (ckd or hf)), (rec["id"], sorted(codes))
         assert not ("E11.9" in codes and ckd), (rec["id"], sorted(codes))
+        assert not ("I11.0" in codes and ckd), (rec["id"], sorted(codes))
+        assert not (codes & {"I12.9", "I12.0"} and hf), (rec["id"], sorted(codes))
+        for kind in ("E10", "E11"):
+            diabetes = {c for c in codes if c.startswith(kind) and c[4:6] != "21"}
+            if diabetes and ckd:
+                assert f"{kind}.22" in codes, (rec["id"], sorted(codes))
         if ckd & {"N18.5", "N18.6"}:
             assert not codes & {"I12.9", "I13.0"}, (rec["id"], sorted(codes))
         combos += bool(codes & {"I11.0", "I12.9", "I12.0", "I13.0", "I13.2", "E11.22"})
