@@ -327,6 +327,36 @@ def test_a_mention_is_where_the_phrase_words_stand_together() -> None:
     assert text[found.start : found.end] == "hepatitis B and C"
 
 
+def test_compact_is_the_share_of_the_phrase_found_in_its_mention() -> None:
+    """A long list can complete a phrase from two far places; `compact` says how much of the
+    covered phrase stands in the mention itself (the ranker's `mention_compact`)."""
+    phrases = build_phrases(
+        [
+            ("ICD-10-CM", "I10", True, "Primary hypertension", (), ()),
+            ("ICD-10-CM", "E03.9", True, "Hypothyroidism, unspecified", (), ()),
+        ],
+        {},
+        [],
+    )
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+    scattered = (
+        "History of hypertension treated twenty years ago with surgery and hormone therapy, "
+        "hypercholesterolemia, type 2 diabetes, obesity, ventral hernia, primary hypothyroidism."
+    )
+    found = m.match(tokenize(scattered), [(0, len(scattered))])
+    i10 = found[m.codes_.index(("ICD-10-CM", "I10"))]
+    assert i10.coverage == pytest.approx(1.0)  # "primary" + "hypertension", 150 chars apart
+    assert 0.2 < i10.compact < 0.8
+    together = "Hypertension, primary."
+    (i10,) = [
+        v
+        for k, v in m.match(tokenize(together), [(0, len(together))]).items()
+        if m.codes_[k][1] == "I10"
+    ]
+    assert i10.compact == pytest.approx(1.0)
+    assert together[i10.start : i10.end] == "Hypertension, primary"
+
+
 def test_a_capitals_only_abbreviation_is_read_only_in_capitals() -> None:
     """ "COLD" is chronic obstructive lung disease and "CAP" community-acquired pneumonia;
     "cold hands" and "cap on" are not."""
