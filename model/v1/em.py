@@ -113,6 +113,7 @@ _CUE_NAMES: tuple[str, ...] = (
     "admission",
     "hospital_progress",
     "video",
+    "telehealth",
     "audio",
     "preventive",
     "awv",
@@ -225,12 +226,12 @@ def visit_families(
     """The E/M families a note documents, and the cue that named the visit kind.
 
     Order of precedence (first that applies): an ED setting; telehealth (audio-only or video,
-    whichever the note names first); discharge day; consult (inpatient or outpatient by
-    setting); ED wording (only when the setting is unknown: outpatient notes mention past ED
-    visits); inpatient admission or subsequent day; then office. A preventive visit adds its
-    family (unless it is a Medicare annual wellness visit, coded with HCPCS) and keeps an office
-    family only for a separately identifiable problem visit. Critical care is added when its
-    time is documented.
+    whichever the note names first; "telehealth" alone is audio-video); discharge day; consult
+    (inpatient or outpatient by setting); ED wording (only when the setting is unknown:
+    outpatient notes mention past ED visits); inpatient admission or subsequent day; then
+    office. A preventive visit adds its family (unless it is a Medicare annual wellness visit,
+    coded with HCPCS) and keeps an office family only for a separately identifiable problem
+    visit. Critical care is added when its time is documented.
 
     `kind` is the visit kind the note's document type names (`note_kind`): a consult or
     discharge note whose text never says so ("Time-based visit: 48 minutes" in a consult note)
@@ -255,13 +256,15 @@ def visit_families(
             return fams, status_cue or kind_cue
     elif "awv" in cues and "problem_visit" not in cues:
         return fams, status_cue
+    # "Telehealth" names no modality: audio-only when the note says so and names no video,
+    # audio-video otherwise (where it names both, whichever comes first).
     audio, video = cues.get("audio"), cues.get("video")
     if audio is not None and (video is None or audio.start() < video.start()):
         fams.add(f"tele_audio_{status}")
         kind_cue = audio
-    elif video is not None:
+    elif video is not None or "telehealth" in cues:
         fams.add(f"tele_av_{status}")
-        kind_cue = cues["video"]
+        kind_cue = video or cues["telehealth"]
     elif "discharge" in cues and setting != "ED":
         fams.add("discharge")
         kind_cue = cues["discharge"]

@@ -53,6 +53,22 @@ from model.v1.em import documentation, family_match, implied_codes, level_match
             "98013",
         ),
         ("Synchronous video visit. Established patient. Total time: 35 min.", None, None, "98006"),
+        # "Telehealth" names no modality: the audio-only statement decides, wherever it stands.
+        (
+            "Telehealth follow-up. Established patient. Conducted by telephone; the patient "
+            "could not connect to video. Total time: 22 minutes.",
+            None,
+            None,
+            "98013",
+        ),
+        ("Telemedicine visit. New patient. Total time: 32 minutes.", None, None, "98001"),
+        (
+            "Virtual visit (video), patient at home. Established patient. Exam deferred (audio "
+            "only). Total time: 12 minutes.",
+            None,
+            None,
+            "98004",
+        ),
         # Preventive visits: level from the age band (meta age, or the note's "N-year-old").
         ("Annual physical. Established patient.", "outpatient", 47, "99396"),
         ("Well-child visit for a 3-year-old boy. New patient.", "outpatient", None, "99382"),
@@ -88,8 +104,16 @@ def test_em_critical_care_time_adds_99291_to_the_ed_visit() -> None:
     assert short is not None and level_match("99291", short) == 0.0  # under 30 minutes
 
 
-def test_em_medicare_wellness_visit_is_not_a_preventive_medicine_code() -> None:
-    doc = documentation("Annual wellness visit, subsequent. Established patient.", age=70)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Annual wellness visit, subsequent. Established patient.",
+        "Medicare wellness exam. Established patient. Preventive visit.",
+        "Personalized prevention plan updated today; annual physical exam components reviewed.",
+    ],
+)
+def test_em_medicare_wellness_visit_is_not_a_preventive_medicine_code(text: str) -> None:
+    doc = documentation(text, age=70)
     assert doc is None or not any(f.startswith("preventive") for f in doc.families)
 
 
