@@ -141,13 +141,16 @@ class V1Model:
         ages: Sequence[int | None] | None = None,
         unlabeled: Sequence[LabelSet] | None = None,
         note_types: Sequence[str | None] | None = None,
+        calibrate: Sequence[bool] | None = None,
         progress: Progress = _no_progress,
     ) -> V1Model:
         """Fit on notes and their gold codes.
 
         `unlabeled[i]` names codes whose absence from note i's gold codes says nothing (the
         note's source never assigns them): their pairs are left out of the ranker's data
-        instead of counting as negatives.
+        instead of counting as negatives. `calibrate[i]` False: note i trains the ranker but
+        takes no part in calibration, thresholds or the accepted band (a training excerpt, whose
+        few codes are easier than a whole note's).
         """
         n = len(texts)
         note_ages = list(ages) if ages is not None else [None] * n
@@ -286,17 +289,20 @@ class V1Model:
                 raw[~rest] = fold_ranker.raw_scores(X_all[~rest])
             keep = _subsample(y_all, self.max_ranker_pairs, rng)
             self.ranker_.fit(X_all[keep], y_all[keep])
-            self.ranker_.calibrate_scores(raw, y_all, X_all)
-            calib_note = np.ones(n, dtype=bool)
-            is_cal = np.ones(len(y_all), dtype=bool)
+            calib_note = np.ones(n, dtype=bool) if calibrate is None else np.array(calibrate)
+            is_cal = calib_note[notes_all]
+            self.ranker_.calibrate_scores(raw[is_cal], y_all[is_cal], X_all[is_cal])
         else:
             # The ranker learns on most notes; isotonic calibration, thresholds and the accepted
             # band are fitted on the held-out rest (all of their pairs, never subsampled).
-            calib_note = _calibration_notes(keys, self.calibration_share, self.seed)
+            # (A held-out group's excerpts are neither learned from nor calibrated on.)
+            held_out = _calibration_notes(keys, self.calibration_share, self.seed)
+            calib_note = held_out if calibrate is None else held_out & np.array(calibrate)
+            learn = ~held_out[notes_all]
             is_cal = calib_note[notes_all]
-            keep = _subsample(y_all[~is_cal], self.max_ranker_pairs, rng)
+            keep = _subsample(y_all[learn], self.max_ranker_pairs, rng)
             for _ in progress(range(1), "ranker", 1):
-                self.ranker_.fit(X_all[~is_cal][keep], y_all[~is_cal][keep])
+                self.ranker_.fit(X_all[learn][keep], y_all[learn][keep])
                 self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
         lap("ranker")
         self.training_stats_ = {

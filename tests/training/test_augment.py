@@ -1,4 +1,5 @@
-"""Phrasing augmentation (training/augment.py) and the default corpus's version check."""
+"""Phrasing and excerpt augmentation (training/augment.py) and the default corpus's version
+check."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from evaluation.datasets import GoldCode, LabeledNote
 from model.codesets import get_catalog
-from training.augment import augment_phrasings, code_names
+from training.augment import augment_phrasings, code_names, excerpt_notes
 from training.default import corpus_version
 
 TEXT = "Hyperlipidemia, on a statin. Plan: recheck lipids for hyperlipidemia. Time 25 minutes."
@@ -62,3 +63,64 @@ def test_corpus_version_reads_stats_json(tmp_path: Path) -> None:
     assert corpus_version(tmp_path) == "1.2"
     (tmp_path / "stats.json").write_text("not json")
     assert corpus_version(tmp_path) is None
+
+
+VISIT = (
+    "Office visit, established patient.\n"
+    "Hypertension, stable on lisinopril.\n"
+    "\n"
+    "Type 2 diabetes without complications; A1c 7.1.\n"
+    "Hypertension again noted at the end.\n"
+    "Total time 25 minutes."
+)
+
+
+def _span(text: str, words: str, nth: int = 0) -> tuple[int, int]:
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(words, start + 1)
+    return start, start + len(words)
+
+
+def test_excerpts_keep_the_codes_mentioned_inside_with_shifted_offsets() -> None:
+    codes = (
+        GoldCode(
+            "ICD-10-CM", "I10", (_span(VISIT, "Hypertension"), _span(VISIT, "Hypertension", 1))
+        ),
+        GoldCode("ICD-10-CM", "E11.9", (_span(VISIT, "Type 2 diabetes without complications"),)),
+        # an E/M level rests on the whole visit: kept only when all of its evidence is inside
+        GoldCode("CPT", "99213", (_span(VISIT, "established patient"), _span(VISIT, "25 minutes"))),
+    )
+    note = LabeledNote(id="v1", text=VISIT, meta={"setting": "outpatient"}, codes=codes, group="t1")
+    seen: set[str] = set()
+    for seed in range(60):
+        out = excerpt_notes([note], rate=1.0, seed=seed, whole_codes=frozenset({"99213"}))
+        assert len(out) == 1
+        index, ex = out[0]
+        assert index == 0 and ex.id == "v1#excerpt" and ex.group == "t1" and ex.meta == note.meta
+        assert ex.text in VISIT and ex.text.strip() == ex.text and ex.codes
+        for g in ex.codes:
+            assert g.evidence
+            source = next(c for c in codes if c.code == g.code)
+            for s, e in g.evidence:  # offsets into the excerpt, naming the same words
+                assert any(VISIT[s2:e2] == ex.text[s:e] for s2, e2 in source.evidence)
+        if any(g.code == "99213" for g in ex.codes):
+            assert "established patient" in ex.text and "25 minutes" in ex.text
+        seen.add(ex.text)
+    assert len(seen) > 3  # windows vary with the seed
+
+
+def test_excerpts_need_offsets_and_follow_the_rate() -> None:
+    no_offsets = LabeledNote(id="a", text=VISIT, codes=(GoldCode("ICD-10-CM", "I10"),))
+    assert excerpt_notes([no_offsets], rate=1.0, seed=0) == []
+    notes = [
+        LabeledNote(id=f"n{i}", text=VISIT, codes=(GoldCode("ICD-10-CM", "I10", ((35, 47),)),))
+        for i in range(200)
+    ]
+    assert excerpt_notes(notes, rate=0.0, seed=0) == []
+    assert 20 < len(excerpt_notes(notes, rate=0.25, seed=0)) < 80
+    # a case report's paragraph is no short note: too long a line gives no excerpt
+    paragraph = "Hypertension. " + "The patient was seen again and examined. " * 20
+    report = LabeledNote(id="r", text=paragraph, codes=(GoldCode("ICD-10-CM", "I10", ((0, 12),)),))
+    assert excerpt_notes([report], rate=1.0, seed=0) == []
+    assert excerpt_notes([report], rate=1.0, seed=0, max_chars=2000)
