@@ -354,8 +354,16 @@ class V2Model:
         return self.v1_.ranker_features()
 
     def check_compatible(self) -> None:
-        """Raise `ValueError` when the v1 model inside was trained on another feature set."""
+        """Raise `ValueError` when the v1 model inside, or the stacker, was trained on another
+        feature set than this code computes."""
         self.v1_.check_compatible()
+        n = getattr(getattr(self.ranker_, "gbm_", None), "n_features_in_", None)
+        if n is not None and n != len(STACK_FEATURES):
+            raise ValueError(
+                f"its stacker was trained on {n} features and this chartcoder computes "
+                f"{len(STACK_FEATURES)}: it was trained by another version; retrain it "
+                "(chartcoder train --arch v2 ...)"
+            )
 
     def suggest_note(
         self,

@@ -121,6 +121,18 @@ def test_v2_scores_codes_without_training_examples(fitted_v2: V2Model) -> None:
     assert float(direct[0]) == pytest.approx(float(v2[0]), abs=1e-4)
 
 
+def test_v2_with_a_stacker_of_another_feature_set_is_refused(fitted_v2: V2Model) -> None:
+    fitted_v2.check_compatible()
+    gbm = fitted_v2.ranker_.gbm_
+    real = gbm.n_features_in_
+    try:
+        gbm.n_features_in_ = real + 1  # as an artifact from a version with another feature set
+        with pytest.raises(ValueError, match="stacker was trained on"):
+            fitted_v2.check_compatible()
+    finally:
+        gbm.n_features_in_ = real
+
+
 def test_v2_artifact_round_trip(fitted_v2: V2Model, tmp_path: Path) -> None:
     note = Note.create(NOTE, id="n3")
     before = fitted_v2.suggest_note(note, model_version="v2-rt").to_dict()
