@@ -157,6 +157,8 @@ class V1Model:
         kinds = list(note_types) if note_types is not None else [None] * n
         if n < 2 * self.folds:
             raise ValueError(f"need at least {2 * self.folds} training notes, got {n}")
+        if calibrate is not None and len(calibrate) != n:
+            raise ValueError(f"calibrate has {len(calibrate)} flags for {n} notes")
         keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
         timings: dict[str, float] = {}
         clock = time.perf_counter()

@@ -186,3 +186,27 @@ def test_manifest_records_the_ranker_feature_count_and_a_current_default_is_kept
     assert ensure_default_model(default, progress=False) == default
     assert (default / "model.joblib").stat().st_mtime_ns == before
     assert not (tmp_path / "models" / "synthetic-default").exists()  # nothing was trained
+
+
+def test_fit_refuses_calibration_flags_that_do_not_match_the_notes() -> None:
+    from model.v1.model import V1Model
+
+    texts = [f"Hypertension, note {i}." for i in range(8)]
+    with pytest.raises(ValueError, match="calibrate has 3 flags for 8 notes"):
+        V1Model().fit(
+            texts,
+            [None] * 8,
+            [{("ICD-10-CM", "I10")}] * 8,
+            catalog=get_catalog(),
+            calibrate=[True, False, True],
+        )
+
+
+def test_manifest_records_the_combination_rules_the_corpus_follows(
+    trained_model_dir: Path,
+) -> None:
+    stats = read_manifest(trained_model_dir)["training"]["stats"]["combination_rules"]
+    assert {"E11.22", "I12.9", "I13.0"} <= set(stats)
+    for counts in stats.values():
+        assert set(counts) == {"combined", "separate"}
+        assert all(isinstance(v, int) and v >= 0 for v in counts.values())
