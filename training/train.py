@@ -30,7 +30,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_synthetic_train": 4000,
     "max_eval_notes": 300,
     # Share of gold mentions renamed with another name of their code (training/augment.py);
-    # used only for notes with evidence offsets (the synthetic corpus).
+    # used only for notes with evidence offsets (the synthetic corpus, CodiEsp's gold sentences).
     "phrasing_augment": 0.5,
     # Share of notes that also give a short excerpt as a training note (training/augment.py);
     # notes with evidence offsets only.
@@ -156,7 +156,9 @@ def train_model(
     )
     fit_notes = list(train)
     calibrate: list[bool] | None = None
-    if cfg["phrasing_augment"] > 0 and any(g.evidence for n in train for g in n.codes):
+    # Both augmentations need evidence offsets (the synthetic corpus, CodiEsp's sentences).
+    has_offsets = any(g.evidence for n in train for g in n.codes)
+    if has_offsets and cfg["phrasing_augment"] > 0:
         from model.v1.em import em_codes
         from training.augment import augment_phrasings, code_names
 
@@ -167,7 +169,7 @@ def train_model(
             seed=seed,
             skip_codes=em_codes(),
         )
-    if cfg.get("excerpt_augment", 0) > 0 and any(g.evidence for n in train for g in n.codes):
+    if has_offsets and cfg["excerpt_augment"] > 0:
         from model.v1.em import em_codes
         from training.augment import excerpt_notes
 

@@ -446,7 +446,7 @@ class Planner:
         ckd = next((p for p in case.problems if p.code.startswith("N18")), None)
         hf = next((p for p in case.problems if p.code.startswith("I50")), None)
         stage5 = ckd is not None and ckd.code in ("N18.5", "N18.6")  # its own combinations
-        links: dict[str, tuple[str, ...]] = {}  # combination -> problem codes it links
+        gained: list[str] = []  # combinations a diabetes code gains beside its own
         for p in case.problems:
             if p.code == "I10" and (ckd is not None or hf is not None):
                 if hf is None:
@@ -467,7 +467,7 @@ class Planner:
                     q.code != combo for q in case.problems
                 ):
                     p.also = (*p.also, combo)
-                    links[combo] = (p.code,)
+                    gained.append(combo)
         # The CKD and heart-failure mentions are also evidence for the combination code.
         if ckd is not None:
             combo = tuple(
@@ -475,7 +475,7 @@ class Planner:
                 for p in case.problems
                 if p.code in ("I12.9", "I12.0", "I13.0", "I13.2", "E11.22", "E10.22")
             )
-            ckd.also = tuple(dict.fromkeys((*ckd.also, *combo, *links)))
+            ckd.also = tuple(dict.fromkeys((*ckd.also, *combo, *gained)))
         if hf is not None and hf in case.problems:
             combo = tuple(p.code for p in case.problems if p.code in ("I11.0", "I13.0", "I13.2"))
             if combo:
