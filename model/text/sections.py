@@ -10,7 +10,10 @@ header when
 * it starts a line, is typed in capitals and is followed by text ("HPI 45 yo man ..."), unless
   ambiguous, or
 * it sits inside a line, is followed by a colon and is typed in capitals ("... ASSESSMENT AND
-  PLAN: ...") or follows the end of a sentence (". Assessment: ...").
+  PLAN: ...") or follows the end of a sentence (". Assessment: ..."), or
+* it starts a line in square brackets ("[Plan] ...", "[Family History]").
+
+At a line start the phrase may follow an outline number ("3. Family History", "IV) PLAN").
 
 Sections cover the whole text, in order, without gaps: text before the first header is a section
 named `none`; a note without headers is one `none` section.
@@ -73,7 +76,11 @@ SECTION_NAMES: tuple[str, ...] = (
 NO_SECTION = "none"
 
 _ENTRY_KEYS = ("name", "headers", "colon_required")
-_LEAD_RE = re.compile(r"[ \t\-*•#>]*")
+#: What may stand before a header on its line: bullets and markdown marks, an outline number
+#: ("3.", "3)", "IV.") and an opening bracket ("[Plan]").
+_LEAD_RE = re.compile(r"[ \t\-*•#>]*(?:(?:\d{1,2}|[IVX]{1,4})[.)][ \t]+)?(?:\[[ \t]*)?")
+#: The bracket that closes a bracketed header.
+_CLOSE_RE = re.compile(r"[ \t]*\]")
 _COLON_RE = re.compile(r"[ \t]*\**[ \t]*:\**")
 _EOL_RE = re.compile(r"[ \t*]*(?:\r?\n|\r|$)")
 _PREFIX_CHARS = 200  # how far back from a candidate header its line start is looked for
@@ -211,7 +218,17 @@ def _candidates(text: str, vocab: SectionVocabulary) -> list[tuple[int, int]]:
 def _body_start(
     text: str, typed: str, end: int, prefix: str, at_line_start: bool, ambiguous: bool
 ) -> int:
-    """Where the content of a candidate header begins, or -1 when it is not a header."""
+    """Where the content of a candidate header begins, or -1 when it is not a header.
+
+    A bracketed header at a line start ("[Plan] Follow up ...") is a header whatever follows
+    its closing bracket; a bracket opened before the phrase must close right after it.
+    """
+    if at_line_start and prefix.rstrip(" \t").endswith("["):
+        close = _CLOSE_RE.match(text, end)
+        if close is None:
+            return -1
+        colon = _COLON_RE.match(text, close.end())
+        return colon.end() if colon is not None else close.end()
     colon = _COLON_RE.match(text, end)
     if colon is not None:
         inline_ok = _is_capitals(typed) or (

@@ -212,3 +212,38 @@ def test_packaged_vocabulary_uses_only_canonical_names() -> None:
     assert set(vocab.names.values()) <= set(SECTION_NAMES)
     assert vocab.names["a/p"] == "assessment_plan"
     assert "pe" in vocab.colon_required
+
+
+def test_bracketed_and_numbered_headers_open_sections() -> None:
+    text = (
+        "[Chief Complaint]\nCough for 3 days.\n"
+        "[History of Present Illness] Dry cough since Monday.\n"
+        "[Family History]: Mother with breast cancer.\n"
+        "3) Past Medical History\nAsthma.\n"
+        "IV. Assessment/Plan:\n1. Acute bronchitis.\n2. Follow up in two weeks.\n"
+    )
+    sections = detect_sections(text)
+    assert_covers(text, sections)
+    assert [s.name for s in sections] == [
+        "chief_complaint",
+        "hpi",
+        "family_history",
+        "pmh",
+        "assessment_plan",
+    ]
+    hpi = sections[1]
+    assert text[hpi.start : hpi.content_start] == "[History of Present Illness]"
+    assert text[sections[2].start : sections[2].content_start] == "[Family History]:"
+    assert text[sections[3].start : sections[3].content_start] == "3) Past Medical History"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[Plan for the weekend] rest.\nCough.\n",  # the bracket does not close after the phrase
+        "Exam: [plan] was discussed.\n",  # a bracket inside a line is not a header
+        "1. Plan details were discussed at length.\n",  # a numbered sentence, not a header
+    ],
+)
+def test_brackets_and_numbers_alone_make_no_header(text: str) -> None:
+    assert "plan" not in names(text)
