@@ -73,6 +73,7 @@ CASES = [
     ("S/p appendectomy.", "appendectomy", {"historical"}, "S/p"),
     ("Status post CABG.", "CABG", {"historical"}, "Status post"),
     ("Former smoker.", "smoker", {"historical"}, "Former"),
+    ("An ex-smoker of 60 cigarettes/day.", "smoker of 60 cigarettes", {"historical"}, "ex-"),
     ("Kidney stones in the past.", "Kidney stones", {"historical"}, "in the past"),
     ("Hepatitis A years ago.", "Hepatitis A", {"historical"}, "years ago"),
     # family
