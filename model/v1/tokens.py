@@ -17,7 +17,14 @@ from importlib import resources
 from typing import TypeVar
 
 # A word may carry slash or ampersand parts ("s/p", "n/v", "N&V", "I&D"): tried whole, then by part.
-_TOKEN_RE = re.compile(r"[A-Za-z]+(?:(?:[/&][A-Za-z]+)+|'[a-z]+)?|\d+(?:\.\d+)?")
+_TOKEN_RE = re.compile(
+    r"[A-Za-z]+(?:(?:[/&][A-Za-z]+)+|'[a-z]+)?|\d+(?:\.\d+)?(?:[a-d](?![A-Za-z]))?"
+)  # a number keeps a one-letter suffix ("stage 3a", N18.31), not a unit ("5mg")
+#: Stages written in Roman numerals ("Stage IV CKD") read as the classification writes them.
+_ROMAN_STAGES = {"I": "1", "II": "2", "III": "3", "IIIA": "3a", "IIIB": "3b", "IV": "4", "V": "5"}
+#: An outline number opening a line ("5. CKD, stage 2", "2) Asthma"): a list position, not a
+#: quantity, so it is no token (it had read "5. CKD, stage 3a" as stage 5).
+_LIST_NUMBER = re.compile(r"(?m)^[ \t\-*•#>]*(\d{1,2})[.)][ \t]")
 _PART_SEP = re.compile(r"[/&]")
 
 #: Words with no discriminating value in code descriptions or notes. "without" is not one:
@@ -316,8 +323,14 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
     """Tokens of `text` with offsets. Abbreviations expand into tokens sharing their offsets."""
     abbr = abbreviations() if expand else {}
     out: list[Token] = []
+    list_numbers = {m.start(1) for m in _LIST_NUMBER.finditer(text)}
     for m in _TOKEN_RE.finditer(text):
+        if m.start() in list_numbers:
+            continue
         word = m.group(0)
+        if out and out[-1].norm == "stage" and word.upper() in _ROMAN_STAGES:
+            out.append(Token(_ROMAN_STAGES[word.upper()], m.start(), m.end()))  # "stage IV"
+            continue
         raw = word.lower()
         if raw.endswith("'s"):  # possessive: "Alzheimer's" and "Alzheimer" are one word
             raw = raw[:-2]

@@ -381,3 +381,35 @@ def test_a_capital_l_or_r_before_a_word_is_a_side(text: str, side: str | None) -
     norms = {t.norm for t in tokenize(text)}
     sides = norms & {"left", "right"}
     assert sides == ({side} if side else set())
+
+
+def test_outline_numbers_are_no_tokens_and_stages_keep_their_letter() -> None:
+    text = "DIAGNOSES:\n5. CKD, stage 3a\n 2) Asthma\nTook 5mg at 10.5 h. Stage 3. Done"
+    norms = [t.norm for t in tokenize(text)]
+    assert "5" not in norms[:6]  # "5." opens a list line: a position, not a quantity
+    assert "2" not in norms
+    assert "3a" in norms  # N18.31's "stage 3a"
+    assert {"5", "mg", "10.5"} <= set(norms)  # a unit is not a stage letter
+    assert norms[-3:] == ["stage", "3", "done"]
+
+
+def test_roman_stage_numerals_read_as_digits() -> None:
+    norms = [t.norm for t in tokenize("Stage IV CKD; CKD stage IIIb; IV fluids")]
+    assert norms[:2] == ["stage", "4"]
+    assert "3b" in norms
+    assert norms[-2:] == ["iv", "fluid"]  # "IV" after anything but "stage" stays a word
+
+
+def test_a_list_number_does_not_complete_a_stage() -> None:
+    entries = [
+        ("ICD-10-CM", "N18.5", True, "Chronic kidney disease, stage 5", (), ()),
+        ("ICD-10-CM", "N18.2", True, "Chronic kidney disease, stage 2 (mild)", (), ()),
+    ]
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(build_phrases(entries, {}, []))
+    text = "Problems:\n5. Chronic kidney disease, stage 2\n"
+    found = {
+        m.codes_[x.code_index][1]: x
+        for x in m.match(tokenize(text), [(0, 9), (10, len(text))]).values()
+    }
+    assert found["N18.2"].coverage == pytest.approx(1.0)
+    assert "N18.5" not in found or found["N18.5"].coverage < 1.0
