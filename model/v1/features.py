@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "strong_sentences",
     "support",
     "mention_compact",
+    "left_modifiers",
+    "right_modifiers",
     *(f"ctx_{name}" for name in CONTEXT_FLAGS),
     "section_group",
     "mention_position",
@@ -150,10 +153,13 @@ def feature_rows(
     cooccurrence: np.ndarray,
     em: EMDocumentation | None,
     setting: str | None,
+    vocabulary: Container[str] = frozenset(),
 ) -> np.ndarray:
-    """One row per candidate, columns in `FEATURE_NAMES` order."""
+    """One row per candidate, columns in `FEATURE_NAMES` order. `vocabulary`: the words of the
+    code phrases (the matcher's), for the modifier counts."""
     n_sent = max(1, len(analysis.sentences))
     matches = analysis.matches
+    modifiers = _modifiers(analysis, cands, vocabulary)
     # Best coverage per category among candidates, for sibling competition.
     cat_cov: dict[int, list[float]] = {}
     for c in cands:
@@ -193,6 +199,7 @@ def feature_rows(
             m.n_sentences if m else 0.0,
             m.support if m else 0.0,
             m.compact if m else 0.0,
+            *modifiers.get(c, (0.0, 0.0)),
             *(float(x) for x in ctx),
             analysis.section_of_match.get(c, 11) if m else 11,
             (m.sentence / n_sent) if m else 1.0,
@@ -225,6 +232,62 @@ def feature_rows(
         ]
         rows[i] = row
     return rows
+
+
+#: What may stand between a mention and a word that modifies it: spaces and hyphens only.
+_ADJACENT_GAP = re.compile(r"[ \t\-]*")
+MAX_MODIFIERS = 3
+
+
+def _modifiers(
+    analysis: NoteAnalysis, cands: Sequence[int], vocabulary: Container[str]
+) -> dict[int, tuple[float, float]]:
+    """For each matched candidate: how many words of the code-phrase vocabulary stand right
+    before and right after its mention (up to `MAX_MODIFIERS` each side, over spaces and hyphens
+    only, stopping at any other word or mark).
+
+    They are words the note adds that the code's phrase does not explain: "tuberculous
+    pneumonia" says more than J18.9, "chronic sinus infection" is not the acute J01.90, "primary
+    pulmonary HTN" is not I10. A specific code whose phrase the matcher does not know leaves its
+    generic sibling matched with such words beside it; frames ("presents with", "includes") add
+    none, since they are not vocabulary words.
+    """
+    tokens = analysis.tokens
+    if not tokens or not vocabulary:
+        return {}
+    text = analysis.text
+    starts = [t.start for t in tokens]
+    out: dict[int, tuple[float, float]] = {}
+    for c in cands:
+        m = analysis.matches.get(c)
+        if m is None or m.end <= m.start:
+            continue
+        left = right = 0
+        edge, i = m.start, bisect.bisect_left(starts, m.start) - 1
+        while i >= 0 and left < MAX_MODIFIERS:
+            t = tokens[i]
+            if t.end > edge or _ADJACENT_GAP.fullmatch(text, t.end, edge) is None:
+                break
+            if t.norm not in vocabulary:
+                break
+            left += 1
+            edge = t.start
+            while i >= 0 and tokens[i].start >= edge:  # an abbreviation's expansion: one word
+                i -= 1
+        edge, i = m.end, bisect.bisect_left(starts, m.end)
+        while i < len(tokens) and right < MAX_MODIFIERS:
+            t = tokens[i]
+            if t.start < edge or _ADJACENT_GAP.fullmatch(text, edge, t.start) is None:
+                break
+            if t.norm not in vocabulary:
+                break
+            right += 1
+            edge = t.end
+            while i < len(tokens) and tokens[i].end <= edge:
+                i += 1
+        if left or right:
+            out[c] = (float(left), float(right))
+    return out
 
 
 def _dominated(matches: dict[int, CodeMatch], cands: Sequence[int]) -> dict[int, float]:

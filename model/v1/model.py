@@ -372,7 +372,9 @@ class V1Model:
         )
         cands = candidates(analysis, lr_codes, lr_probs, em_extra)
         cooc = stats.cooccurrence.feature(affirmed, cands)
-        X = feature_rows(analysis, cands, lr, self.table_, stats, cooc, em, setting)
+        X = feature_rows(
+            analysis, cands, lr, self.table_, stats, cooc, em, setting, self.matcher_.vocab_
+        )
         return X, cands
 
     # ---------------------------------------------------------------- inference

@@ -13,12 +13,14 @@ from model.v1.analysis import NoteAnalysis
 from model.v1.features import (
     _dominated,
     _inside_history,
+    _modifiers,
     _outmatched,
     _subsumed,
     build_code_table,
 )
 from model.v1.matcher import CodeMatch
 from model.v1.model import _calibration_notes
+from model.v1.tokens import tokenize
 
 
 def _match(code: int, start: int, end: int, n_tokens: int, coverage: float = 1.0) -> CodeMatch:
@@ -185,3 +187,35 @@ def test_features_a_partial_match_outmatched_on_the_same_words() -> None:
     }
     out = _outmatched(matches, [0, 1, 2, 3], table)
     assert out == {0: pytest.approx(0.2)}
+
+
+def test_features_count_the_vocabulary_words_beside_a_mention() -> None:
+    text = (
+        "Her medical history includes pneumonia.\n"
+        "Dx: tuberculous pneumonia, resolved.\n"
+        "Chronic sinus-infection follow up\n"
+        "History of pneumonia"
+    )
+    vocab = {"tuberculous", "chronic", "follow", "history", "medical", "resolve"}
+    spans = {
+        0: text.index("pneumonia"),  # after "includes", a frame word: none
+        1: text.index("pneumonia,"),  # after "tuberculous"; the comma ends the right side
+        2: text.index("sinus"),  # "Chronic" before and "follow" after
+        3: text.rindex("pneumonia"),  # "of" (a stop word) stands between: none
+    }
+    ends = {0: spans[0] + 9, 1: spans[1] + 9, 2: text.index(" follow"), 3: len(text)}
+    matches = {c: _match(c, spans[c], ends[c], 1) for c in spans}
+    analysis = NoteAnalysis(text, tokenize(text), [(0, len(text))], [], "", matches)
+    out = _modifiers(analysis, [0, 1, 2, 3], vocab)
+    assert out == {1: (1.0, 0.0), 2: (1.0, 1.0)}
+    assert _modifiers(analysis, [0, 1, 2, 3], frozenset()) == {}
+
+
+def test_features_an_abbreviation_before_a_mention_counts_once() -> None:
+    text = "worsening CHF exacerbation"
+    start = text.index("exacerbation")
+    matches = {0: _match(0, start, len(text), 1)}
+    analysis = NoteAnalysis(text, tokenize(text), [(0, len(text))], [], "", matches)
+    # "CHF" expands to three words sharing its offsets: one word of the note; "worsening" is no
+    # vocabulary word, so the count stops there.
+    assert _modifiers(analysis, [0], {"congestive", "heart", "failure"}) == {0: (1.0, 0.0)}
