@@ -20,6 +20,8 @@ from typing import TypeVar
 _TOKEN_RE = re.compile(
     r"[A-Za-z]+(?:(?:[/&][A-Za-z]+)+|'[a-z]+)?|\d+(?:\.\d+)?(?:[a-d](?![A-Za-z]))?"
 )  # a number keeps a one-letter suffix ("stage 3a", N18.31), not a unit ("5mg")
+#: A word of letters and digits ("DM2", "T2DM", "CKD3"), looked up whole in the abbreviations.
+_ALNUM_RE = re.compile(r"\b(?:[A-Za-z]+\d|\d+[A-Za-z])[A-Za-z0-9]*\b")
 #: Stages written in Roman numerals ("Stage IV CKD") read as the classification writes them.
 _ROMAN_STAGES = {"I": "1", "II": "2", "III": "3", "IIIA": "3a", "IIIB": "3b", "IV": "4", "V": "5"}
 #: An outline number opening a line ("5. CKD, stage 2", "2) Asthma"): a list position, not a
@@ -324,8 +326,22 @@ def tokenize(text: str, *, expand: bool = True, keep_stopwords: bool = False) ->
     abbr = abbreviations() if expand else {}
     out: list[Token] = []
     list_numbers = {m.start(1) for m in _LIST_NUMBER.finditer(text)}
+    # Letters and digits written together ("DM2", "T1DM", "CKD3") are one word where the
+    # abbreviation table knows it; otherwise they split as before ("L5" is "l", "5").
+    joined: dict[int, tuple[int, tuple[str, ...]]] = {}
+    if abbr:
+        for m in _ALNUM_RE.finditer(text):
+            exp = _abbreviation(abbr, m.group(0), m.group(0).lower())
+            if exp is not None:
+                joined[m.start()] = (m.end(), exp)
+    skip_to = 0
     for m in _TOKEN_RE.finditer(text):
-        if m.start() in list_numbers:
+        if m.start() < skip_to or m.start() in list_numbers:
+            continue
+        if m.start() in joined:
+            end, exp = joined[m.start()]
+            out.extend(Token(t, m.start(), end) for t in exp)
+            skip_to = end
             continue
         word = m.group(0)
         if out and out[-1].norm == "stage" and word.upper() in _ROMAN_STAGES:

@@ -413,3 +413,14 @@ def test_a_list_number_does_not_complete_a_stage() -> None:
     }
     assert found["N18.2"].coverage == pytest.approx(1.0)
     assert "N18.5" not in found or found["N18.5"].coverage < 1.0
+
+
+def test_letters_and_digits_written_together_read_as_the_abbreviation() -> None:
+    dm2 = tokenize("DM2 and T1DM; L5 pain")
+    assert [t.norm for t in dm2[:3]] == ["2", "diabete", "mellitus"]  # "type" is a stop word
+    assert {(t.start, t.end) for t in dm2[:3]} == {(0, 3)}
+    assert [t.norm for t in dm2[3:6]] == ["1", "diabete", "mellitus"]
+    assert {(t.start, t.end) for t in dm2[3:6]} == {(8, 12)}
+    assert [t.norm for t in dm2[6:]] == ["l", "5", "pain"]  # unknown to the table: split
+    ckd = [t.norm for t in tokenize("CKD3")]
+    assert ckd[-2:] == ["stage", "3"]
