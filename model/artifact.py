@@ -103,6 +103,12 @@ def save_artifact(
             "calibration": {"method": "isotonic", "validation": ranker.validation_},
             "training": {"config": config, "data": data, "stats": estimator.training_stats_},
         }
+        if hasattr(ranker, "contested_"):
+            # accepted_codes: an ICD-10-CM code with a sibling scoring this much is not accepted
+            manifest["contested_sibling"] = {
+                "level": float(ranker.contested_),
+                "validation": getattr(ranker, "contested_validation_", {}),
+            }
         count = getattr(estimator, "ranker_features", None)
         if count is not None:
             # lets a caller see a model from another feature set without loading it

@@ -1,6 +1,6 @@
 """Output rules shared by every suggestion model: the top codes per system, and which of them
-are marked `accepted` (score at the system's accept threshold, never both codes of an Excludes1
-pair: the lower-scored one loses)."""
+are marked `accepted` (score at the system's accept threshold, no close sibling in its ICD-10-CM
+category, never both codes of an Excludes1 pair: the lower-scored one loses)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,27 @@ def accepted_codes(
     chosen: Sequence[tuple[Code, float]],
     accept_thresholds: Mapping[str, float],
     vouched: Collection[Code] = (),
+    contested: float = 1.01,
 ) -> set[Code]:
-    """Codes at or above their system's accept threshold (1.01, nothing, when unknown), and any
-    of `vouched` (codes a certified model accepted), minus the lower-scored code of every
+    """Codes at or above their system's accept threshold (1.01, nothing, when unknown) with no
+    ICD-10-CM sibling in `chosen` (same category: its first three characters) scoring
+    `contested` or more (a model's fitted `contested_`; the default 1.01 never withholds), and
+    any of `vouched` (codes a certified model accepted), minus the lower-scored code of every
     ICD-10-CM Excludes1 pair."""
-    acc = [(c, s) for c, s in chosen if s >= accept_thresholds.get(c[0], 1.01) or c in vouched]
+    best_sibling: dict[Code, float] = {}
+    by_category: dict[str, list[tuple[Code, float]]] = {}
+    for c, s in chosen:
+        if c[0] == "ICD-10-CM":
+            by_category.setdefault(c[1][:3], []).append((c, s))
+    for members in by_category.values():
+        for c, _ in members:
+            best_sibling[c] = max((s for d, s in members if d != c), default=0.0)
+    acc = [
+        (c, s)
+        for c, s in chosen
+        if c in vouched
+        or (s >= accept_thresholds.get(c[0], 1.01) and best_sibling.get(c, 0.0) < contested)
+    ]
     if len(acc) < 2:
         return {c for c, _ in acc}
     from model.codesets import get_catalog

@@ -36,6 +36,7 @@ from model.v1.em import (
 )
 from model.v1.features import (
     FEATURE_NAMES,
+    SYSTEM_IDS,
     build_code_table,
     candidates,
     feature_rows,
@@ -248,7 +249,7 @@ class V1Model:
 
         # Out-of-fold code statistics: a note's features never see its own labels.
         fold_stats = [stats_over(np.nonzero(fold_of != f)[0]) for f in range(self.folds)]
-        X_parts, y_parts, note_of = [], [], []
+        X_parts, y_parts, note_of, code_of = [], [], [], []
         for i in progress(range(n), "candidate features", n):
             X, cands = self._features(
                 analyses[i],
@@ -258,16 +259,19 @@ class V1Model:
                 documentation(texts[i], setting=settings[i], age=note_ages[i], note_type=kinds[i]),
             )
             y = np.array([c in label_idx[i] for c in cands], dtype=np.int8)
+            code = np.asarray(cands, dtype=np.int64)
             if unknown_idx[i]:
                 known = np.array([c not in unknown_idx[i] for c in cands], dtype=bool)
-                X, y = X[known], y[known]
+                X, y, code = X[known], y[known], code[known]
             X_parts.append(X)
             y_parts.append(y)
             note_of.append(np.full(len(y), i))
+            code_of.append(code)
         lap("features")
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
         notes_all = np.concatenate(note_of)
+        codes_all = np.concatenate(code_of)
         self.candidate_recall_ = float(
             sum(int(y.sum()) for y in y_parts) / max(1, sum(len(s) for s in label_idx))
         )
@@ -294,6 +298,7 @@ class V1Model:
             calib_note = np.ones(n, dtype=bool) if calibrate is None else np.array(calibrate)
             is_cal = calib_note[notes_all]
             self.ranker_.calibrate_scores(raw[is_cal], y_all[is_cal], X_all[is_cal])
+            self._fit_contested(raw[is_cal], y_all[is_cal], notes_all[is_cal], codes_all[is_cal])
         else:
             # The ranker learns on most notes; isotonic calibration, thresholds and the accepted
             # band are fitted on the held-out rest (all of their pairs, never subsampled).
@@ -306,6 +311,12 @@ class V1Model:
             for _ in progress(range(1), "ranker", 1):
                 self.ranker_.fit(X_all[learn][keep], y_all[learn][keep])
                 self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
+                self._fit_contested(
+                    self.ranker_.raw_scores(X_all[is_cal]),
+                    y_all[is_cal],
+                    notes_all[is_cal],
+                    codes_all[is_cal],
+                )
         lap("ranker")
         self.training_stats_ = {
             "timings_s": timings,
@@ -424,7 +435,9 @@ class V1Model:
         chosen = top_per_system(
             ((self.code_space_[cands[j]], float(scores[j])) for j in order), top_k, systems
         )
-        accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_)
+        accepted = accepted_codes(
+            chosen, self.ranker_.accept_thresholds_, contested=self.contested_sibling
+        )
         accepted -= _planned_procedures(accepted, analysis, self.code_index_)
         accepted -= {self.code_space_[c] for c in replaced}
         out = []
@@ -489,16 +502,20 @@ class V1Model:
             raise ValueError("calibrate_on needs at least one validation note")
         note_ages = list(ages) if ages is not None else [None] * n
         kinds = list(note_types) if note_types is not None else [None] * n
-        X_parts, y_parts = [], []
+        X_parts, y_parts, note_of, code_of = [], [], [], []
         for i in progress(range(n), "calibrating on validation notes", n):
             _, X, cands, _, _ = self._served_features(texts[i], settings[i], note_ages[i], kinds[i])
             billable, _ = billable_labels(catalog, label_sets[i])
             gold = {self.code_index_[c] for c in billable if c in self.code_index_}
             X_parts.append(X)
             y_parts.append(np.array([c in gold for c in cands], dtype=np.int8))
+            note_of.append(np.full(len(cands), i))
+            code_of.append(np.asarray(cands, dtype=np.int64))
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
-        self.ranker_.calibrate_scores(self.ranker_.raw_scores(X_all), y_all, X_all)
+        raw = self.ranker_.raw_scores(X_all)
+        self.ranker_.calibrate_scores(raw, y_all, X_all)
+        self._fit_contested(raw, y_all, np.concatenate(note_of), np.concatenate(code_of))
         self.training_stats_["calibration"] = {
             "source": "validation notes",
             "notes": n,
@@ -506,6 +523,19 @@ class V1Model:
             "positive_pairs": int(y_all.sum()),
         }
         return self
+
+    def _fit_contested(
+        self, raw: np.ndarray, y: np.ndarray, notes: np.ndarray, codes: np.ndarray
+    ) -> None:
+        """The contested-sibling level of the accepted band, on the calibration pairs."""
+        is_icd = self.table_.system[codes] == SYSTEM_IDS["ICD-10-CM"]
+        self.ranker_.fit_contested(raw, y, notes, self.table_.category[codes], is_icd)
+
+    @property
+    def contested_sibling(self) -> float:
+        """An ICD-10-CM code is not `accepted` while a sibling scores this much (1.01: never;
+        a model fitted before the rule existed has none)."""
+        return float(getattr(self.ranker_, "contested_", 1.01))
 
     def _evidence(
         self, c: int, analysis: NoteAnalysis, text: str, em: Any, x_words: Any

@@ -52,3 +52,24 @@ def test_vouched_codes_are_accepted_below_the_threshold_but_excludes1_still_appl
     assert accepted_codes(chosen, {"ICD-10-CM": 1.01}) == set()
     # a code vouched for but not in the list is not added
     assert accepted_codes(chosen[:1], {}, {("ICD-10-CM", "Z00.00")}) == set()
+
+
+def test_a_code_with_a_close_sibling_is_not_accepted() -> None:
+    chosen = [
+        (("ICD-10-CM", "I48.91"), 0.96),  # AF, unspecified
+        (("ICD-10-CM", "I48.0"), 0.30),  # paroxysmal AF: a rival in category I48
+        (("ICD-10-CM", "I10"), 0.95),
+        (("ICD-10-CM", "I11.9"), 0.05),  # another category: no rival of I10
+        (("CPT", "93000"), 0.95),
+    ]
+    thresholds = {"ICD-10-CM": 0.9, "CPT": 0.9}
+    # the default level (1.01) never withholds: models fitted before the rule are unchanged
+    assert ("ICD-10-CM", "I48.91") in accepted_codes(chosen, thresholds)
+    assert accepted_codes(chosen, thresholds, contested=0.1) == {
+        ("ICD-10-CM", "I10"),
+        ("CPT", "93000"),
+    }
+    assert ("ICD-10-CM", "I48.91") in accepted_codes(chosen, thresholds, contested=0.5)
+    # a vouched code stays accepted (its own model applied its rules)
+    vouched = {("ICD-10-CM", "I48.91")}
+    assert ("ICD-10-CM", "I48.91") in accepted_codes(chosen, thresholds, vouched, contested=0.1)

@@ -35,6 +35,9 @@ def test_manifest_carries_labels_thresholds_and_code_sets(trained_model_dir: Pat
     labels = (trained_model_dir / "labels.tsv").read_text().splitlines()
     assert len(labels) == manifest["labels"]["count"] > 70_000
     assert (trained_model_dir / "evaluation.json").is_file()
+    contested = manifest["contested_sibling"]
+    assert contested["level"] in (0.1, 0.2, 0.3, 0.5, 1.01)
+    assert contested["validation"]["band_pairs"] >= 0
 
 
 def test_artifact_holds_no_note_text(trained_model_dir: Path, synthetic_corpus_dir: Path) -> None:

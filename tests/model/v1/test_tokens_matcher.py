@@ -424,3 +424,38 @@ def test_letters_and_digits_written_together_read_as_the_abbreviation() -> None:
     assert [t.norm for t in dm2[6:]] == ["l", "5", "pain"]  # unknown to the table: split
     ckd = [t.norm for t in tokenize("CKD3")]
     assert ckd[-2:] == ["stage", "3"]
+
+
+def test_best_sibling_scores_look_within_one_note_and_category() -> None:
+    from model.v1.ranker import best_sibling_scores
+
+    scores = np.array([0.9, 0.3, 0.2, 0.8, 0.7, 0.6])
+    notes = np.array([0, 0, 0, 1, 1, 0])
+    categories = np.array([5, 5, 5, 5, 7, 5])
+    is_icd = np.array([True, True, True, True, True, False])
+    out = best_sibling_scores(scores, notes, categories, is_icd)
+    # note 0, category 5: the best (0.9) sees the runner-up, the others see the best; the CPT
+    # row and the codes alone in their note and category see none
+    assert out.tolist() == [0.3, 0.9, 0.9, 0.0, 0.0, 0.0]
+
+
+def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
+    from model.v1.ranker import fit_contested
+
+    n = 100
+    cal = np.full(2 * n, 0.97)
+    notes = np.arange(2 * n) // 2  # pairs of codes in one note and category
+    categories = np.zeros(2 * n, dtype=int)
+    is_icd = np.ones(2 * n, dtype=bool)
+    cal[1::2] = 0.25  # every accepted code has a rival at 0.25
+    y = np.zeros(2 * n, dtype=np.int8)
+    y[0::2][:70] = 1  # 70 of the 100 contested accepted codes are right
+    level, summary = fit_contested(cal, y, notes, categories, is_icd, 0.9, 0.95, 20)
+    assert level == 0.1 and summary["pairs_at_0.1"] == 100
+    y[0::2][:99] = 1  # as precise as the band must be: the rule stays off
+    level, summary = fit_contested(cal, y, notes, categories, is_icd, 0.9, 0.95, 20)
+    assert level == 1.01 and summary["precision_at_0.1"] == 0.99
+    # too few contested pairs to judge: off
+    level, _ = fit_contested(cal[:20], y[:20] * 0, notes[:20], categories[:20], is_icd[:20],
+                             0.9, 0.95, 20)  # fmt: skip
+    assert level == 1.01
