@@ -224,13 +224,7 @@ def test_bracketed_and_numbered_headers_open_sections() -> None:
     )
     sections = detect_sections(text)
     assert_covers(text, sections)
-    assert [s.name for s in sections] == [
-        "chief_complaint",
-        "hpi",
-        "family_history",
-        "pmh",
-        "assessment_plan",
-    ]
+    assert names(text) == ["chief_complaint", "hpi", "family_history", "pmh", "assessment_plan"]
     hpi = sections[1]
     assert text[hpi.start : hpi.content_start] == "[History of Present Illness]"
     assert text[sections[2].start : sections[2].content_start] == "[Family History]:"
