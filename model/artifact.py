@@ -108,6 +108,8 @@ def save_artifact(
             manifest["contested_sibling"] = {
                 "level": float(ranker.contested_),
                 "validation": getattr(ranker, "contested_validation_", {}),
+                "neighbour_level": float(getattr(ranker, "contested_near_", 1.01)),
+                "neighbour_validation": getattr(ranker, "contested_near_validation_", {}),
             }
         count = getattr(estimator, "ranker_features", None)
         if count is not None:

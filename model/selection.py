@@ -33,12 +33,14 @@ def accepted_codes(
     accept_thresholds: Mapping[str, float],
     vouched: Collection[Code] = (),
     contested: float = 1.01,
+    contested_near: float = 1.01,
 ) -> set[Code]:
     """Codes at or above their system's accept threshold (1.01, nothing, when unknown) with no
     ICD-10-CM sibling in `chosen` (same category: its first three characters) scoring
     `contested` or more (a model's fitted `contested_`; the default 1.01 never withholds), and
-    any of `vouched` (codes a certified model accepted), minus the lower-scored code of every
-    ICD-10-CM Excludes1 pair."""
+    none of a neighbouring category (same first two characters: E10/E11, I48/I49) scoring
+    `contested_near` or more, and any of `vouched` (codes a certified model accepted), minus the
+    lower-scored code of every ICD-10-CM Excludes1 pair."""
     best_sibling: dict[Code, float] = {}
     by_category: dict[str, list[tuple[Code, float]]] = {}
     for c, s in chosen:
@@ -47,11 +49,23 @@ def accepted_codes(
     for members in by_category.values():
         for c, _ in members:
             best_sibling[c] = max((s for d, s in members if d != c), default=0.0)
+    best_near: dict[Code, float] = {}
+    for c, _ in chosen:
+        if c[0] == "ICD-10-CM":
+            best_near[c] = max(
+                (s for k, m in by_category.items() if k[:2] == c[1][:2] and k != c[1][:3]
+                 for _, s in m),
+                default=0.0,
+            )  # fmt: skip
     acc = [
         (c, s)
         for c, s in chosen
         if c in vouched
-        or (s >= accept_thresholds.get(c[0], 1.01) and best_sibling.get(c, 0.0) < contested)
+        or (
+            s >= accept_thresholds.get(c[0], 1.01)
+            and best_sibling.get(c, 0.0) < contested
+            and best_near.get(c, 0.0) < contested_near
+        )
     ]
     if len(acc) < 2:
         return {c for c, _ in acc}

@@ -436,7 +436,10 @@ class V1Model:
             ((self.code_space_[cands[j]], float(scores[j])) for j in order), top_k, systems
         )
         accepted = accepted_codes(
-            chosen, self.ranker_.accept_thresholds_, contested=self.contested_sibling
+            chosen,
+            self.ranker_.accept_thresholds_,
+            contested=self.contested_sibling,
+            contested_near=self.contested_neighbour,
         )
         accepted -= _planned_procedures(accepted, analysis, self.code_index_)
         accepted -= {self.code_space_[c] for c in replaced}
@@ -529,13 +532,24 @@ class V1Model:
     ) -> None:
         """The contested-sibling level of the accepted band, on the calibration pairs."""
         is_icd = self.table_.system[codes] == SYSTEM_IDS["ICD-10-CM"]
-        self.ranker_.fit_contested(raw, y, notes, self.table_.category[codes], is_icd)
+        prefixes: dict[str, int] = {}
+        near = np.array(
+            [prefixes.setdefault(self.code_space_[c][1][:2], len(prefixes)) for c in codes],
+            dtype=np.int64,
+        )
+        categories = self.table_.category[codes]
+        self.ranker_.fit_contested(raw, y, notes, categories, is_icd, near)
 
     @property
     def contested_sibling(self) -> float:
         """An ICD-10-CM code is not `accepted` while a sibling scores this much (1.01: never;
         a model fitted before the rule existed has none)."""
         return float(getattr(self.ranker_, "contested_", 1.01))
+
+    @property
+    def contested_neighbour(self) -> float:
+        """Likewise for a code of a neighbouring category (same first two characters)."""
+        return float(getattr(self.ranker_, "contested_near_", 1.01))
 
     def _evidence(
         self, c: int, analysis: NoteAnalysis, text: str, em: Any, x_words: Any

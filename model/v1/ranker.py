@@ -70,14 +70,32 @@ class CalibratedRanker:
         notes: np.ndarray,
         categories: np.ndarray,
         is_icd: np.ndarray,
+        neighbourhoods: np.ndarray | None = None,
     ) -> CalibratedRanker:
-        """Fit `contested_` (see `fit_contested`) on the calibration pairs: out-of-sample raw
-        scores, labels, each pair's note and ICD-10-CM category id, and which pairs are ICD."""
+        """Fit `contested_` and `contested_near_` (see `fit_contested`) on the calibration
+        pairs: out-of-sample raw scores, labels, each pair's note, ICD-10-CM category id and
+        neighbourhood id (the code's first two characters: E10/E11, F32/F33, I48/I49), and
+        which pairs are ICD-10-CM."""
         cal = self.iso_.predict(raw) if len(raw) else np.zeros(0)
+        band = self.accept_thresholds_.get("ICD-10-CM", 1.01)
+        target, support = self.accept_precision, self.min_accept_support
         self.contested_, self.contested_validation_ = fit_contested(
-            cal, y, notes, categories, is_icd, self.accept_thresholds_.get("ICD-10-CM", 1.01),
-            self.accept_precision, self.min_accept_support,
+            best_sibling_scores(cal, notes, categories, is_icd), cal, y, is_icd, band, target,
+            support,
         )  # fmt: skip
+        self.contested_near_, self.contested_near_validation_ = (
+            fit_contested(
+                best_sibling_scores(cal, notes, neighbourhoods, is_icd, exclude=categories),
+                cal,
+                y,
+                is_icd,
+                band,
+                target,
+                support,
+            )  # fmt: skip
+            if neighbourhoods is not None
+            else (1.01, {})
+        )
         return self
 
 
@@ -168,10 +186,15 @@ CONTESTED_GRID = (0.1, 0.2, 0.3, 0.5)
 
 
 def best_sibling_scores(
-    scores: np.ndarray, notes: np.ndarray, categories: np.ndarray, is_icd: np.ndarray
+    scores: np.ndarray,
+    notes: np.ndarray,
+    categories: np.ndarray,
+    is_icd: np.ndarray,
+    exclude: np.ndarray | None = None,
 ) -> np.ndarray:
-    """For each ICD-10-CM pair, the highest score of another pair of the same note and
-    category (0 where there is none, and for other systems)."""
+    """For each ICD-10-CM pair, the highest score of another pair of the same note and group
+    (`categories`), leaving out pairs that share its `exclude` id when given (0 where there is
+    none, and for other systems)."""
     out = np.zeros(len(scores))
     icd = np.nonzero(is_icd)[0]
     groups: dict[tuple[int, int], list[int]] = {}
@@ -181,6 +204,12 @@ def best_sibling_scores(
         if len(rows) < 2:
             continue
         vals = scores[rows]
+        if exclude is not None:
+            ids = exclude[rows]
+            for j, i in enumerate(rows):
+                others = vals[ids != ids[j]]
+                out[i] = float(others.max()) if others.size else 0.0
+            continue
         top = int(np.argmax(vals))
         second = float(np.max(np.delete(vals, top)))
         out[rows] = float(vals[top])
@@ -189,19 +218,20 @@ def best_sibling_scores(
 
 
 def fit_contested(
+    sibling: np.ndarray,
     cal: np.ndarray,
     y: np.ndarray,
-    notes: np.ndarray,
-    categories: np.ndarray,
     is_icd: np.ndarray,
     accept_threshold: float,
     accept_precision: float,
     min_support: int,
 ) -> tuple[float, dict[str, float]]:
-    """The sibling score from which an ICD-10-CM code in the accepted band is contested, and is
+    """The rival score from which an ICD-10-CM code in the accepted band is contested, and is
     no longer `accepted`: the lowest `CONTESTED_GRID` level at which the band's codes with a
-    sibling scoring that much are, on the calibration pairs, less precise than the band's
-    target (with at least `min_support` such pairs). 1.01 (never) where no level qualifies.
+    rival (`sibling`: each pair's best rival score, from `best_sibling_scores`) scoring that
+    much are, on the calibration pairs (calibrated scores `cal`, labels `y`), less precise than
+    the band's target (with at least `min_support` such pairs). 1.01 (never) where no level
+    qualifies.
 
     The band's precision is an average; codes whose category holds a close rival are the ones
     a coder would check, and on the synthetic dev split they were 117 of 155 right against
@@ -209,7 +239,6 @@ def fit_contested(
     often does) keep them accepted: the level is fitted per training corpus.
     """
     band = is_icd & (cal >= accept_threshold)
-    sibling = best_sibling_scores(cal, notes, categories, is_icd)
     summary: dict[str, float] = {"band_pairs": float(band.sum())}
     for level in CONTESTED_GRID:
         hit = band & (sibling >= level)

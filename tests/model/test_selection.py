@@ -73,3 +73,18 @@ def test_a_code_with_a_close_sibling_is_not_accepted() -> None:
     # a vouched code stays accepted (its own model applied its rules)
     vouched = {("ICD-10-CM", "I48.91")}
     assert ("ICD-10-CM", "I48.91") in accepted_codes(chosen, thresholds, vouched, contested=0.1)
+
+
+def test_a_code_with_a_close_rival_in_a_neighbouring_category_is_not_accepted() -> None:
+    chosen = [
+        (("ICD-10-CM", "I49.9"), 0.96),  # arrhythmia, unspecified
+        (("ICD-10-CM", "I48.91"), 0.40),  # AF: category I48, a neighbour of I49
+        (("ICD-10-CM", "E11.9"), 0.95),
+        (("ICD-10-CM", "E78.5"), 0.50),  # "E7" is not a neighbour of "E1"
+    ]
+    thresholds = {"ICD-10-CM": 0.9}
+    assert accepted_codes(chosen, thresholds, contested_near=0.3) == {("ICD-10-CM", "E11.9")}
+    assert accepted_codes(chosen, thresholds, contested_near=0.5) == {
+        ("ICD-10-CM", "I49.9"),
+        ("ICD-10-CM", "E11.9"),
+    }

@@ -38,6 +38,7 @@ def test_manifest_carries_labels_thresholds_and_code_sets(trained_model_dir: Pat
     contested = manifest["contested_sibling"]
     assert contested["level"] in (0.1, 0.2, 0.3, 0.5, 1.01)
     assert contested["validation"]["band_pairs"] >= 0
+    assert contested["neighbour_level"] in (0.1, 0.2, 0.3, 0.5, 1.01)
 
 
 def test_artifact_holds_no_note_text(trained_model_dir: Path, synthetic_corpus_dir: Path) -> None:

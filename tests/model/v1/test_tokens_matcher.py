@@ -440,7 +440,7 @@ def test_best_sibling_scores_look_within_one_note_and_category() -> None:
 
 
 def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
-    from model.v1.ranker import fit_contested
+    from model.v1.ranker import best_sibling_scores, fit_contested
 
     n = 100
     cal = np.full(2 * n, 0.97)
@@ -448,14 +448,26 @@ def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
     categories = np.zeros(2 * n, dtype=int)
     is_icd = np.ones(2 * n, dtype=bool)
     cal[1::2] = 0.25  # every accepted code has a rival at 0.25
+    sibling = best_sibling_scores(cal, notes, categories, is_icd)
     y = np.zeros(2 * n, dtype=np.int8)
     y[0::2][:70] = 1  # 70 of the 100 contested accepted codes are right
-    level, summary = fit_contested(cal, y, notes, categories, is_icd, 0.9, 0.95, 20)
+    level, summary = fit_contested(sibling, cal, y, is_icd, 0.9, 0.95, 20)
     assert level == 0.1 and summary["pairs_at_0.1"] == 100
     y[0::2][:99] = 1  # as precise as the band must be: the rule stays off
-    level, summary = fit_contested(cal, y, notes, categories, is_icd, 0.9, 0.95, 20)
+    level, summary = fit_contested(sibling, cal, y, is_icd, 0.9, 0.95, 20)
     assert level == 1.01 and summary["precision_at_0.1"] == 0.99
     # too few contested pairs to judge: off
-    level, _ = fit_contested(cal[:20], y[:20] * 0, notes[:20], categories[:20], is_icd[:20],
-                             0.9, 0.95, 20)  # fmt: skip
+    level, _ = fit_contested(sibling[:20], cal[:20], y[:20] * 0, is_icd[:20], 0.9, 0.95, 20)
     assert level == 1.01
+
+
+def test_neighbour_rivals_leave_out_the_codes_own_category() -> None:
+    from model.v1.ranker import best_sibling_scores
+
+    scores = np.array([0.9, 0.6, 0.4, 0.3])
+    notes = np.zeros(4, dtype=int)
+    near = np.zeros(4, dtype=int)  # one neighbourhood ("I4")
+    categories = np.array([48, 48, 49, 49])  # I48, I48, I49, I49
+    is_icd = np.ones(4, dtype=bool)
+    out = best_sibling_scores(scores, notes, near, is_icd, exclude=categories)
+    assert out.tolist() == [0.4, 0.4, 0.9, 0.9]
