@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
+import numpy as np
+
 Code = tuple[str, str]
 
 
@@ -41,30 +43,25 @@ def accepted_codes(
     none of a neighbouring category (same first two characters: E10/E11, I48/I49) scoring
     `contested_near` or more, and any of `vouched` (codes a certified model accepted), minus the
     lower-scored code of every ICD-10-CM Excludes1 pair."""
-    best_sibling: dict[Code, float] = {}
-    by_category: dict[str, list[tuple[Code, float]]] = {}
-    for c, s in chosen:
-        if c[0] == "ICD-10-CM":
-            by_category.setdefault(c[1][:3], []).append((c, s))
-    for members in by_category.values():
-        for c, _ in members:
-            best_sibling[c] = max((s for d, s in members if d != c), default=0.0)
-    best_near: dict[Code, float] = {}
-    for c, _ in chosen:
-        if c[0] == "ICD-10-CM":
-            best_near[c] = max(
-                (s for k, m in by_category.items() if k[:2] == c[1][:2] and k != c[1][:3]
-                 for _, s in m),
-                default=0.0,
-            )  # fmt: skip
+    scores = np.array([s for _, s in chosen], dtype=np.float64)
+    is_icd = np.array([c[0] == "ICD-10-CM" for c, _ in chosen], dtype=bool)
+    cats: dict[str, int] = {}
+    prefixes: dict[str, int] = {}
+    category = np.array([cats.setdefault(c[1][:3], len(cats)) for c, _ in chosen], dtype=np.int64)
+    near = np.array(
+        [prefixes.setdefault(c[1][:2], len(prefixes)) for c, _ in chosen], dtype=np.int64
+    )
+    one_note = np.zeros(len(chosen), dtype=np.int64)
+    sibling = best_sibling_scores(scores, one_note, category, is_icd)
+    neighbour = best_sibling_scores(scores, one_note, near, is_icd, exclude=category)
     acc = [
         (c, s)
-        for c, s in chosen
+        for j, (c, s) in enumerate(chosen)
         if c in vouched
         or (
             s >= accept_thresholds.get(c[0], 1.01)
-            and best_sibling.get(c, 0.0) < contested
-            and best_near.get(c, 0.0) < contested_near
+            and sibling[j] < contested
+            and neighbour[j] < contested_near
         )
     ]
     if len(acc) < 2:
@@ -80,3 +77,30 @@ def accepted_codes(
             continue
         keep.append(c)
     return set(keep)
+
+
+def best_sibling_scores(
+    scores: np.ndarray,
+    notes: np.ndarray,
+    categories: np.ndarray,
+    is_icd: np.ndarray,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
+    """For each ICD-10-CM pair, the highest score of another pair of the same note and group
+    (`categories`), leaving out pairs that share its `exclude` id when given (0 where there is
+    none, and for other systems). `accepted_codes` serves the contested rules with it and
+    `model.v1.ranker.fit_contested` fits their levels with it."""
+    out = np.zeros(len(scores))
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in np.nonzero(is_icd)[0]:
+        groups.setdefault((int(notes[i]), int(categories[i])), []).append(int(i))
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        vals = scores[rows]
+        # without `exclude` every other pair of the group is a rival
+        ids = exclude[rows] if exclude is not None else np.arange(len(rows))
+        for j, i in enumerate(rows):
+            others = vals[ids != ids[j]]
+            out[i] = float(others.max()) if others.size else 0.0
+    return out

@@ -310,13 +310,9 @@ class V1Model:
             keep = _subsample(y_all[learn], self.max_ranker_pairs, rng)
             for _ in progress(range(1), "ranker", 1):
                 self.ranker_.fit(X_all[learn][keep], y_all[learn][keep])
-                self.ranker_.calibrate(X_all[is_cal], y_all[is_cal])
-                self._fit_contested(
-                    self.ranker_.raw_scores(X_all[is_cal]),
-                    y_all[is_cal],
-                    notes_all[is_cal],
-                    codes_all[is_cal],
-                )
+                raw = self.ranker_.raw_scores(X_all[is_cal])
+                self.ranker_.calibrate_scores(raw, y_all[is_cal], X_all[is_cal])
+                self._fit_contested(raw, y_all[is_cal], notes_all[is_cal], codes_all[is_cal])
         lap("ranker")
         self.training_stats_ = {
             "timings_s": timings,

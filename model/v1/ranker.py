@@ -8,6 +8,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from threadpoolctl import threadpool_limits
 
+from model.selection import best_sibling_scores
 from model.v1.features import FEATURE_NAMES, SYSTEM_IDS
 
 
@@ -48,12 +49,9 @@ class CalibratedRanker:
         with threadpool_limits(1, user_api="openmp"):
             return np.asarray(self.gbm_.predict_proba(X)[:, 1])
 
-    def calibrate(self, X: np.ndarray, y: np.ndarray) -> CalibratedRanker:
-        """Fit isotonic calibration and thresholds on held-out (validation) pairs."""
-        return self.calibrate_scores(self.raw_scores(X), y, X)
-
     def calibrate_scores(self, raw: np.ndarray, y: np.ndarray, X: np.ndarray) -> CalibratedRanker:
-        """Calibrate from raw scores that were produced out of sample (e.g. cross-fitted)."""
+        """Fit isotonic calibration and thresholds from raw scores produced out of sample
+        (cross-fitted, or a held-out or validation split's)."""
         systems = X[:, FEATURE_NAMES.index("system")].astype(int)
         self.iso_, self.thresholds_, self.accept_thresholds_, self.validation_ = fit_calibration(
             raw, y, systems, self.accept_precision, self.min_accept_support
@@ -183,38 +181,6 @@ def _thresholds(
 
 #: Sibling scores tried for the contested rule, lowest first.
 CONTESTED_GRID = (0.1, 0.2, 0.3, 0.5)
-
-
-def best_sibling_scores(
-    scores: np.ndarray,
-    notes: np.ndarray,
-    categories: np.ndarray,
-    is_icd: np.ndarray,
-    exclude: np.ndarray | None = None,
-) -> np.ndarray:
-    """For each ICD-10-CM pair, the highest score of another pair of the same note and group
-    (`categories`), leaving out pairs that share its `exclude` id when given (0 where there is
-    none, and for other systems)."""
-    out = np.zeros(len(scores))
-    icd = np.nonzero(is_icd)[0]
-    groups: dict[tuple[int, int], list[int]] = {}
-    for i in icd:
-        groups.setdefault((int(notes[i]), int(categories[i])), []).append(int(i))
-    for rows in groups.values():
-        if len(rows) < 2:
-            continue
-        vals = scores[rows]
-        if exclude is not None:
-            ids = exclude[rows]
-            for j, i in enumerate(rows):
-                others = vals[ids != ids[j]]
-                out[i] = float(others.max()) if others.size else 0.0
-            continue
-        top = int(np.argmax(vals))
-        second = float(np.max(np.delete(vals, top)))
-        out[rows] = float(vals[top])
-        out[rows[top]] = second
-    return out
 
 
 def fit_contested(

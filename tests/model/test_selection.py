@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from model.selection import accepted_codes, top_per_system
+import numpy as np
+
+from model.selection import accepted_codes, best_sibling_scores, top_per_system
 
 
 def test_top_per_system_keeps_order_and_limits_each_system() -> None:
@@ -88,3 +90,24 @@ def test_a_code_with_a_close_rival_in_a_neighbouring_category_is_not_accepted() 
         ("ICD-10-CM", "I49.9"),
         ("ICD-10-CM", "E11.9"),
     }
+
+
+def test_best_sibling_scores_look_within_one_note_and_category() -> None:
+    scores = np.array([0.9, 0.3, 0.2, 0.8, 0.7, 0.6])
+    notes = np.array([0, 0, 0, 1, 1, 0])
+    categories = np.array([5, 5, 5, 5, 7, 5])
+    is_icd = np.array([True, True, True, True, True, False])
+    out = best_sibling_scores(scores, notes, categories, is_icd)
+    # note 0, category 5: the best (0.9) sees the runner-up, the others see the best; the CPT
+    # row and the codes alone in their note and category see none
+    assert out.tolist() == [0.3, 0.9, 0.9, 0.0, 0.0, 0.0]
+
+
+def test_neighbour_rivals_leave_out_the_codes_own_category() -> None:
+    scores = np.array([0.9, 0.6, 0.4, 0.3])
+    notes = np.zeros(4, dtype=int)
+    near = np.zeros(4, dtype=int)  # one neighbourhood ("I4")
+    categories = np.array([48, 48, 49, 49])  # I48, I48, I49, I49
+    is_icd = np.ones(4, dtype=bool)
+    out = best_sibling_scores(scores, notes, near, is_icd, exclude=categories)
+    assert out.tolist() == [0.4, 0.4, 0.9, 0.9]

@@ -426,21 +426,9 @@ def test_letters_and_digits_written_together_read_as_the_abbreviation() -> None:
     assert ckd[-2:] == ["stage", "3"]
 
 
-def test_best_sibling_scores_look_within_one_note_and_category() -> None:
-    from model.v1.ranker import best_sibling_scores
-
-    scores = np.array([0.9, 0.3, 0.2, 0.8, 0.7, 0.6])
-    notes = np.array([0, 0, 0, 1, 1, 0])
-    categories = np.array([5, 5, 5, 5, 7, 5])
-    is_icd = np.array([True, True, True, True, True, False])
-    out = best_sibling_scores(scores, notes, categories, is_icd)
-    # note 0, category 5: the best (0.9) sees the runner-up, the others see the best; the CPT
-    # row and the codes alone in their note and category see none
-    assert out.tolist() == [0.3, 0.9, 0.9, 0.0, 0.0, 0.0]
-
-
 def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
-    from model.v1.ranker import best_sibling_scores, fit_contested
+    from model.selection import best_sibling_scores
+    from model.v1.ranker import fit_contested
 
     n = 100
     cal = np.full(2 * n, 0.97)
@@ -459,15 +447,3 @@ def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
     # too few contested pairs to judge: off
     level, _ = fit_contested(sibling[:20], cal[:20], y[:20] * 0, is_icd[:20], 0.9, 0.95, 20)
     assert level == 1.01
-
-
-def test_neighbour_rivals_leave_out_the_codes_own_category() -> None:
-    from model.v1.ranker import best_sibling_scores
-
-    scores = np.array([0.9, 0.6, 0.4, 0.3])
-    notes = np.zeros(4, dtype=int)
-    near = np.zeros(4, dtype=int)  # one neighbourhood ("I4")
-    categories = np.array([48, 48, 49, 49])  # I48, I48, I49, I49
-    is_icd = np.ones(4, dtype=bool)
-    out = best_sibling_scores(scores, notes, near, is_icd, exclude=categories)
-    assert out.tolist() == [0.4, 0.4, 0.9, 0.9]
