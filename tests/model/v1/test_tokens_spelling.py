@@ -228,6 +228,13 @@ def test_spelling_file_loads() -> None:
         ("irritated SK on back", "SK", ("seborrheic", "keratosis")),
         ("new LBBB on EKG", "LBBB", ("left", "bundle", "branch", "block")),
         ("I&D performed", "I&D", ("incision", "drainage")),
+        ("reactive attachment d/o", "d/o", ("disorder",)),
+        ("bilateral AMD, wet", "AMD", ("macular", "degeneration")),
+        ("pt is HOH", "HOH", ("hard", "hearing")),
+        ("new T2D", "T2D", ("2", "diabetes", "mellitus")),
+        ("severe AS on echo", "AS", ("aortic", "stenosis")),
+        ("moderate MR", "MR", ("mitral", "regurgitation")),
+        ("longstanding AF", "AF", ("atrial", "fibrillation")),
     ],
 )
 def test_new_abbreviations_expand_with_their_offsets(
@@ -253,6 +260,14 @@ def test_slash_and_ampersand_forms_fall_back_to_their_parts() -> None:
 @pytest.mark.parametrize("word", ["cap", "cold", "pe", "ra", "pad", "doe", "ak", "ddd", "cmp"])
 def test_ambiguous_abbreviations_are_not_expanded(word: str) -> None:
     assert word not in abbreviations()
+
+
+@pytest.mark.parametrize("text", ["as needed", "mr smith", "af ter", "tr ace", "uc davis", "bv"])
+def test_capitals_only_rows_leave_the_lower_case_word_alone(text: str) -> None:
+    """AS, MR, AF, TR, UC and BV are read only in capitals: "as" is a word, "Mr" a title."""
+    norms = {t.norm for t in tokenize(text)}
+    assert not norms & {normalize_word(w) for w in ("stenosis", "regurgitation", "fibrillation",
+                                                     "colitis", "vaginosis")}
 
 
 def test_abbreviation_keys_are_unique_and_expansions_nonempty() -> None:
