@@ -266,8 +266,10 @@ def test_ambiguous_abbreviations_are_not_expanded(word: str) -> None:
 def test_capitals_only_rows_leave_the_lower_case_word_alone(text: str) -> None:
     """AS, MR, AF, TR, UC and BV are read only in capitals: "as" is a word, "Mr" a title."""
     norms = {t.norm for t in tokenize(text)}
-    assert not norms & {normalize_word(w) for w in ("stenosis", "regurgitation", "fibrillation",
-                                                     "colitis", "vaginosis")}
+    assert not norms & {
+        normalize_word(w)
+        for w in ("stenosis", "regurgitation", "fibrillation", "colitis", "vaginosis")
+    }
 
 
 def test_abbreviation_keys_are_unique_and_expansions_nonempty() -> None:
