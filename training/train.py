@@ -139,10 +139,42 @@ def train_model(
     thresholds and the accepted band are fitted on them (`V1Model.calibrate_on`) instead of on
     the training notes' out-of-fold scores."""
     from model.codesets import get_catalog
-    from model.v1.model import V1Model
 
     cfg = {**DEFAULT_CONFIG, **(config or {}), "seed": seed}
     catalog = get_catalog()
+    estimator = fit_v1(
+        train, catalog=catalog, config=cfg, seed=seed, unlabeled=unlabeled, progress=progress
+    )
+    if calibration_notes:
+        texts, settings, labels, extra = note_columns(calibration_notes)
+        estimator.calibrate_on(
+            texts, settings, labels, catalog=catalog, progress=_progress(progress), **extra
+        )
+        data = dict(data or {"notes": len(train), "sha256": corpus_hash(train)})
+        data["calibration"] = {
+            "notes": len(calibration_notes),
+            "sha256": corpus_hash(calibration_notes),
+        }
+    return evaluate_and_save(
+        estimator, "v1", out_dir, cfg, data, train, eval_notes, catalog, progress=progress
+    )
+
+
+def fit_v1(
+    train: Sequence[LabeledNote],
+    *,
+    catalog: Any,
+    config: dict[str, Any] | None = None,
+    seed: int = 0,
+    unlabeled: Sequence[set[tuple[str, str]]] | None = None,
+    progress: bool = True,
+) -> Any:
+    """A fitted `V1Model`: the training recipe of a standalone v1 model (phrasing and excerpt
+    augmentation where the notes carry evidence offsets, folds grouped by synthetic template),
+    shared by `train_model` and the v1 model inside v2."""
+    from model.v1.model import V1Model
+
+    cfg = {**DEFAULT_CONFIG, **(config or {})}
     estimator = V1Model(
         folds=cfg["folds"],
         max_ranker_pairs=cfg["max_ranker_pairs"],
@@ -195,19 +227,7 @@ def train_model(
         progress=_progress(progress),
         **extra,
     )
-    if calibration_notes:
-        texts, settings, labels, extra = note_columns(calibration_notes)
-        estimator.calibrate_on(
-            texts, settings, labels, catalog=catalog, progress=_progress(progress), **extra
-        )
-        data = dict(data or {"notes": len(train), "sha256": corpus_hash(train)})
-        data["calibration"] = {
-            "notes": len(calibration_notes),
-            "sha256": corpus_hash(calibration_notes),
-        }
-    return evaluate_and_save(
-        estimator, "v1", out_dir, cfg, data, train, eval_notes, catalog, progress=progress
-    )
+    return estimator
 
 
 def evaluate_and_save(

@@ -14,7 +14,7 @@ import torch
 
 from evaluation.datasets import LabeledNote
 from training.train import DEFAULT_CONFIG as V1_CONFIG
-from training.train import _progress, evaluate_and_save, note_columns
+from training.train import _progress, evaluate_and_save, fit_v1, note_columns
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,10 @@ DEFAULT_V2_CONFIG: dict[str, Any] = {
     "stacker_iter": 150,
     "code_embeddings": "all",
     "refit_v1": True,
-    "max_synthetic_train": 1000,
+    # v1 reads as many synthetic notes as the default v1 model; the network reads the first
+    # `max_network_synthetic` of them (its epochs are the time budget), CodiEsp notes always
+    "max_synthetic_train": V1_CONFIG["max_synthetic_train"],
+    "max_network_synthetic": 600,
     "max_train_notes": None,
     "max_eval_notes": 300,
     "threads": None,
@@ -56,6 +59,7 @@ QUICK_V2_CONFIG: dict[str, Any] = {
     "refit_v1": False,
     "stacker_iter": 60,
     "max_synthetic_train": 300,
+    "max_network_synthetic": 300,
     "max_train_notes": 300,
     "max_eval_notes": 40,
     "v1": {"folds": 2, "ranker_iter": 60},
@@ -90,9 +94,13 @@ def train_model_v2(
     config: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
     eval_notes: Sequence[LabeledNote] = (),
+    stack_notes: Sequence[LabeledNote] = (),
     progress: bool = True,
 ) -> Path:
-    """Fit a v2 model on `train`, evaluate on `eval_notes` if any, write the artifact."""
+    """Fit a v2 model on `train`, evaluate on `eval_notes` if any, write the artifact.
+
+    `stack_notes`: held-out notes (a synthetic corpus's dev split) the stacker is fitted on
+    instead of a share of `train`; no model trains on them."""
     from model.codesets import get_catalog
     from model.v2.model import V2Model
 
@@ -109,13 +117,35 @@ def train_model_v2(
         **{k: cfg[k] for k in _MODEL_KEYS},
     )
     started = time.perf_counter()
-    texts, settings, labels, extra = note_columns(train)
+    train = list(train)
+    n_train = len(train)
+    notes = train + list(stack_notes)
+    texts, settings, labels, extra = note_columns(notes)
+    seen_synthetic = 0
+    network_mask = []
+    for note in train:
+        synthetic = note.group is not None  # synthetic notes carry their template
+        seen_synthetic += synthetic
+        network_mask.append(not synthetic or seen_synthetic <= cfg["max_network_synthetic"])
+    network_mask += [False] * len(stack_notes)
+    v1_config = {**V1_CONFIG, **cfg["v1"]}
+
+    def fit_inner_v1(rows: Sequence[int]) -> Any:
+        # the standalone v1 recipe (augmentations, template-grouped folds) on those notes
+        return fit_v1(
+            [notes[i] for i in rows], catalog=catalog, config=v1_config, seed=seed,
+            progress=progress,
+        )  # fmt: skip
+
     estimator.fit(
         texts,
         settings,
         labels,
         catalog=catalog,
-        note_keys=[n.id for n in train],
+        note_keys=[n.id for n in notes],
+        stack_mask=[i >= n_train for i in range(len(notes))] if stack_notes else None,
+        network_mask=network_mask,
+        fit_v1=fit_inner_v1,
         progress=_progress(progress),
         **extra,
     )

@@ -64,7 +64,19 @@ def train(
             notes, held_out, data = load_corpora(
                 synthetic, codiesp, splits, max_synthetic=cfg["max_synthetic_train"]
             )
-            path = train_model_v2(notes, out, seed=seed, config=cfg, data=data, eval_notes=held_out)
+            # A synthetic corpus alone: the stacker is fitted on its dev split (held-out
+            # templates, as v1 calibrates on it) and the model is reported on its test split.
+            stack = held_out if codiesp is None else []
+            test = synthetic_split(synthetic, "test") if stack else []
+            path = train_model_v2(
+                notes,
+                out,
+                seed=seed,
+                config=cfg,
+                data=data,
+                eval_notes=test or held_out,
+                stack_notes=stack,
+            )
         else:
             notes, held_out, data = load_corpora(
                 synthetic, codiesp, splits, max_synthetic=DEFAULT_CONFIG["max_synthetic_train"]

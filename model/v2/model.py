@@ -3,16 +3,18 @@
 Fitting (`fit`):
 
 1. The training notes split (stable hash of the note key) into network notes and stacking notes
-   (`stack_share`).
-2. A `V1Model` is fitted on the network notes, and the network (frozen bottom encoder layers,
+   (`stack_share`), unless held-out stacking notes are given (`stack_mask`: a synthetic corpus's
+   dev split, whose templates and phrasings training never sees).
+2. A `V1Model` is fitted on the network notes (by `training.train_v2`, with the standalone v1
+   recipe: augmentations, template-grouped folds), and the network (frozen bottom encoder layers,
    fine-tuned top layers, label-wise attention head) is trained on the same notes.
 3. On the stacking notes, which neither saw, each candidate code (v1's ranked list plus the
    network's best trained codes) gets one feature row (`model.v2.stacker.STACK_FEATURES`); the
    stacker, isotonic calibration, per-system thresholds and the `accepted` band are fitted there.
    Where they are too few to certify a band for a system, the codes v1 marks `accepted` (v1's
    band is certified on all its training notes' out-of-fold scores) are v2's accepted codes.
-4. With `refit_v1`, the served v1 model is refitted on every note (its output is a calibrated
-   probability, so the stacker's inputs keep their meaning).
+4. With `refit_v1` and hashed stacking notes, the served v1 model is refitted on every note (its
+   output is a calibrated probability, so the stacker's inputs keep their meaning).
 
 Every code of v1's code space has a description embedding (computed once by the encoder before
 fine-tuning, stored as float16), so the head can score any v1 candidate, trained or not.
@@ -130,8 +132,19 @@ class V2Model:
         note_keys: Sequence[str] | None = None,
         ages: Sequence[int | None] | None = None,
         note_types: Sequence[str | None] | None = None,
+        stack_mask: Sequence[bool] | None = None,
+        network_mask: Sequence[bool] | None = None,
+        fit_v1: Callable[[npt.NDArray[np.int64]], V1Model] | None = None,
         progress: Progress = _no_progress,
     ) -> V2Model:
+        """`stack_mask[i]` True: note i is a held-out note only the stacker sees (a corpus's
+        validation split); neither model trains on it and the served v1 is the one fitted on
+        the other notes. Default: a stable hash share (`stack_share`) of the notes, with the
+        served v1 refitted on every note (`refit_v1`). `network_mask[i]` False: note i trains
+        v1 but not the network (to bound the network's training time on a large corpus).
+        `fit_v1(rows)`: a v1 model fitted on those notes (the standalone v1 recipe, with its
+        augmentations: `training.train_v2` passes it); default: `V1Model(**v1_params)` fitted
+        on them as they are."""
         n = len(texts)
         if not 0.0 < self.stack_share < 1.0:
             raise ValueError(f"stack_share must be in (0, 1), got {self.stack_share}")
@@ -157,32 +170,46 @@ class V2Model:
             clock = now
 
         gold = [billable_labels(catalog, labels)[0] for labels in label_sets]
-        is_stack = np.array([_is_stack_note(k, self.stack_share, self.seed) for k in keys])
-        net_rows = np.nonzero(~is_stack)[0]
+        for name, mask in (("stack_mask", stack_mask), ("network_mask", network_mask)):
+            if mask is not None and len(mask) != n:
+                raise ValueError(f"{name} has {len(mask)} flags for {n} notes")
+        held_out = stack_mask is not None
+        if held_out:
+            is_stack = np.array(stack_mask, dtype=bool)
+        else:
+            is_stack = np.array([_is_stack_note(k, self.stack_share, self.seed) for k in keys])
+        net_rows = np.nonzero(~is_stack)[0]  # v1's training notes
         stack_rows = np.nonzero(is_stack)[0]
-        if len(stack_rows) < 4 or len(net_rows) < 6:
+        trains_network = np.ones(n, dtype=bool) if network_mask is None else np.array(network_mask)
+        network_rows = net_rows[trains_network[net_rows]]
+        if len(stack_rows) < 4 or len(network_rows) < 6:
             raise ValueError(
-                f"need at least 6 network notes and 4 stacking notes; got {len(net_rows)} and "
-                f"{len(stack_rows)} from {n} notes (stack_share {self.stack_share})"
+                f"need at least 6 network notes and 4 stacking notes; got {len(network_rows)} "
+                f"and {len(stack_rows)} from {n} notes (stack_share {self.stack_share})"
             )
 
         def subset(rows: npt.NDArray[np.int64], values: Sequence[Any]) -> list[Any]:
             return [values[i] for i in rows]
 
-        v1_stack = self._new_v1().fit(
-            subset(net_rows, texts),
-            subset(net_rows, settings),
-            subset(net_rows, gold),
-            catalog=catalog,
-            note_keys=subset(net_rows, keys),
-            ages=subset(net_rows, note_ages),
-            note_types=subset(net_rows, kinds),
-            progress=progress,
-        )
+        def new_v1(rows: npt.NDArray[np.int64]) -> V1Model:
+            if fit_v1 is not None:
+                return fit_v1(rows)
+            return self._new_v1().fit(
+                subset(rows, texts),
+                subset(rows, settings),
+                subset(rows, gold),
+                catalog=catalog,
+                note_keys=subset(rows, keys),
+                ages=subset(rows, note_ages),
+                note_types=subset(rows, kinds),
+                progress=progress,
+            )
+
+        v1_stack = new_v1(net_rows)
         lap("v1_network_notes")
 
         counts: dict[Code, int] = {}
-        for i in net_rows:
+        for i in network_rows:
             for c in gold[i]:
                 counts[c] = counts.get(c, 0) + 1
         self.trained_codes_: list[Code] = sorted(counts)
@@ -220,8 +247,8 @@ class V2Model:
         trained_emb = self._embeddings(self.trained_codes_)
         self.network_stats_ = fit_network(
             net,
-            subset(net_rows, texts),
-            [[self.trained_index_[c] for c in gold[i]] for i in net_rows],
+            subset(network_rows, texts),
+            [[self.trained_index_[c] for c in gold[i]] for i in network_rows],
             trained_emb,
             epochs=self.epochs,
             batch_notes=self.batch_notes,
@@ -247,11 +274,8 @@ class V2Model:
         self.ranker_.fit(X_all, y_all, np.concatenate(note_of))
         lap("stacker")
 
-        if self.refit_v1:
-            self.v1_ = self._new_v1().fit(
-                texts, settings, gold, catalog=catalog, note_keys=keys, ages=note_ages,
-                note_types=kinds, progress=progress,
-            )  # fmt: skip
+        if self.refit_v1 and not held_out:
+            self.v1_ = new_v1(np.arange(n))
             lap("v1_all_notes")
         else:
             self.v1_ = v1_stack
@@ -259,7 +283,9 @@ class V2Model:
         self.training_stats_ = {
             "timings_s": timings,
             "notes": n,
-            "network_notes": int(len(net_rows)),
+            "v1_notes": int(len(net_rows)),
+            "network_notes": int(len(network_rows)),
+            "stacking_held_out": held_out,
             "stacking_notes": int(len(stack_rows)),
             "trained_codes": len(self.trained_codes_),
             "embedded_codes": len(codes),

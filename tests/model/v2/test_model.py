@@ -187,3 +187,67 @@ def test_training_config_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="epochz"):
         resolve_config(overrides={"epochz": 3})
     assert json.loads(json.dumps(resolve_config()))["v1"]["folds"] >= 2
+
+
+def test_v2_held_out_stacking_notes_and_a_network_subset(tiny_encoder_dir: Path, v2_corpus) -> None:  # type: ignore[no-untyped-def]
+    """Given held-out stacking notes (a corpus's dev split), neither model trains on them and
+    the served v1 is the one fitted on the other notes; the network trains on its subset only."""
+    from model.codesets import get_catalog
+
+    notes = v2_corpus[:70]
+    stack = [i >= 50 for i in range(len(notes))]
+    network = [i < 30 for i in range(len(notes))]
+    model = V2Model(
+        encoder_path=str(tiny_encoder_dir), chunk_size=64, max_chunks=4, train_layers=0,
+        epochs=1, code_embeddings="lazy", stacker_iter=10, seed=1,
+        v1_params={"folds": 2, "ranker_iter": 10},
+    )  # fmt: skip
+    model.fit(
+        [n.text for n in notes],
+        [n.meta.get("setting") for n in notes],
+        [{(c.system, c.code) for c in n.codes} for n in notes],
+        catalog=get_catalog(),
+        note_keys=[n.id for n in notes],
+        stack_mask=stack,
+        network_mask=network,
+    )
+    stats = model.training_stats_
+    assert (stats["v1_notes"], stats["network_notes"], stats["stacking_notes"]) == (50, 30, 20)
+    assert stats["stacking_held_out"] is True
+    assert stats["v1"]["notes"] == 50  # refit_v1 (the default) is skipped: v1 never saw them
+    network_codes = {(c.system, c.code) for n in notes[:30] for c in n.codes}
+    assert set(model.trained_codes_) <= network_codes
+    with pytest.raises(ValueError, match="stack_mask has 3 flags for 70 notes"):
+        model.fit(
+            [n.text for n in notes], [None] * 70, [set()] * 70, catalog=get_catalog(),
+            stack_mask=[True] * 3,
+        )  # fmt: skip
+
+
+def test_train_model_v2_stacks_on_held_out_notes_and_caps_the_network(
+    tiny_encoder_dir: Path, synthetic_corpus_dir: Path, tmp_path: Path
+) -> None:
+    """The shipped recipe on a synthetic corpus: the stacker on the given held-out notes, v1 on
+    every training note, the network on the first `max_network_synthetic` synthetic notes."""
+    from evaluation.datasets import load_synthetic
+    from training.train_v2 import resolve_config, train_model_v2
+
+    train = load_synthetic(synthetic_corpus_dir, split="train")[:40]
+    dev = load_synthetic(synthetic_corpus_dir, split="dev")[:12]
+    cfg = resolve_config(
+        quick=True,
+        overrides={
+            "encoder_path": str(tiny_encoder_dir), "chunk_size": 64, "epochs": 1,
+            "max_network_synthetic": 25, "stacker_iter": 10, "max_eval_notes": 5,
+        },
+    )  # fmt: skip
+    out = train_model_v2(
+        train, tmp_path / "m", seed=2, config=cfg, stack_notes=dev, eval_notes=dev[:5],
+        progress=False,
+    )  # fmt: skip
+    stats = read_manifest(out)["training"]["stats"]
+    assert (stats["v1_notes"], stats["network_notes"], stats["stacking_notes"]) == (40, 25, 12)
+    assert stats["stacking_held_out"] is True and stats["network"]["notes"] == 25
+    suggestion = load_suggester(out).suggest(Note.create(NOTE, id="n1"), top_k=5)
+    assert suggestion.codes
+    assert {c.system for c in suggestion.codes} <= {"ICD-10-CM", "CPT", "HCPCS"}
