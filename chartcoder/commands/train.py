@@ -57,43 +57,28 @@ def train(
     try:
         from training.train import DEFAULT_CONFIG
 
+        v2_cfg: dict[str, Any] = {}
         if arch == "v2":
             from training.train_v2 import resolve_config, train_model_v2
 
-            cfg = resolve_config(quick)
-            notes, held_out, data = load_corpora(
-                synthetic, codiesp, splits, max_synthetic=cfg["max_synthetic_train"]
-            )
-            # A synthetic corpus alone: the stacker is fitted on its dev split (held-out
-            # templates, as v1 calibrates on it) and the model is reported on its test split.
-            stack = held_out if codiesp is None else []
-            test = synthetic_split(synthetic, "test") if stack else []
+            v2_cfg = resolve_config(quick)
+        limit = (v2_cfg or DEFAULT_CONFIG)["max_synthetic_train"]
+        notes, held_out, data = load_corpora(synthetic, codiesp, splits, max_synthetic=limit)
+        # A synthetic corpus alone: its dev split (held-out templates and phrasings, like the
+        # notes the model will meet) calibrates v1 or holds v2's stacker, and the model is
+        # reported on its test split. With CodiEsp the training notes serve instead.
+        validation = held_out if codiesp is None else []
+        test = synthetic_split(synthetic, "test") if validation else []
+        if arch == "v2":
             path = train_model_v2(
-                notes,
-                out,
-                seed=seed,
-                config=cfg,
-                data=data,
-                eval_notes=test or held_out,
-                stack_notes=stack,
-            )
+                notes, out, seed=seed, config=v2_cfg, data=data, eval_notes=test or held_out,
+                stack_notes=validation,
+            )  # fmt: skip
         else:
-            notes, held_out, data = load_corpora(
-                synthetic, codiesp, splits, max_synthetic=DEFAULT_CONFIG["max_synthetic_train"]
-            )
-            # A synthetic corpus alone: calibrate on its dev split (held-out templates and
-            # phrasings, like the notes the model will meet) and report on its test split.
-            # With CodiEsp the out-of-fold scores of the training notes calibrate instead.
-            calibration = held_out if codiesp is None else []
-            test = synthetic_split(synthetic, "test") if calibration else []
             path = train_model(
-                notes,
-                out,
-                seed=seed,
-                data=data,
-                eval_notes=test or held_out,
-                calibration_notes=calibration,
-            )
+                notes, out, seed=seed, data=data, eval_notes=test or held_out,
+                calibration_notes=validation,
+            )  # fmt: skip
     except (TrainingError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
