@@ -45,12 +45,8 @@ def accepted_codes(
     lower-scored code of every ICD-10-CM Excludes1 pair."""
     scores = np.array([s for _, s in chosen], dtype=np.float64)
     is_icd = np.array([c[0] == "ICD-10-CM" for c, _ in chosen], dtype=bool)
-    cats: dict[str, int] = {}
-    prefixes: dict[str, int] = {}
-    category = np.array([cats.setdefault(c[1][:3], len(cats)) for c, _ in chosen], dtype=np.int64)
-    near = np.array(
-        [prefixes.setdefault(c[1][:2], len(prefixes)) for c, _ in chosen], dtype=np.int64
-    )
+    category = prefix_ids([c[1] for c, _ in chosen], 3)
+    near = prefix_ids([c[1] for c, _ in chosen], 2)
     one_note = np.zeros(len(chosen), dtype=np.int64)
     sibling = best_sibling_scores(scores, one_note, category, is_icd)
     neighbour = best_sibling_scores(scores, one_note, near, is_icd, exclude=category)
@@ -77,6 +73,13 @@ def accepted_codes(
             continue
         keep.append(c)
     return set(keep)
+
+
+def prefix_ids(codes: Iterable[str], length: int) -> np.ndarray:
+    """One integer id per distinct first `length` characters of the codes, in order of first
+    appearance: the category (3) or neighbourhood (2) groups of the contested rules."""
+    ids: dict[str, int] = {}
+    return np.array([ids.setdefault(c[:length], len(ids)) for c in codes], dtype=np.int64)
 
 
 def best_sibling_scores(

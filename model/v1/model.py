@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from model.selection import accepted_codes, top_per_system
+from model.selection import accepted_codes, prefix_ids, top_per_system
 from model.suggestion import SuggestedCode, Suggestion
 from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
@@ -528,11 +528,7 @@ class V1Model:
     ) -> None:
         """The contested-sibling level of the accepted band, on the calibration pairs."""
         is_icd = self.table_.system[codes] == SYSTEM_IDS["ICD-10-CM"]
-        prefixes: dict[str, int] = {}
-        near = np.array(
-            [prefixes.setdefault(self.code_space_[c][1][:2], len(prefixes)) for c in codes],
-            dtype=np.int64,
-        )
+        near = prefix_ids([self.code_space_[c][1] for c in codes], 2)
         categories = self.table_.category[codes]
         self.ranker_.fit_contested(raw, y, notes, categories, is_icd, near)
 
