@@ -10,7 +10,8 @@ Fitting (`fit`):
    fine-tuned top layers, label-wise attention head) is trained on the same notes.
 3. On the stacking notes, which neither saw, each candidate code (v1's ranked list plus the
    network's best trained codes) gets one feature row (`model.v2.stacker.STACK_FEATURES`); the
-   stacker, isotonic calibration, per-system thresholds and the `accepted` band are fitted there.
+   stacker, isotonic calibration, per-system thresholds, the `accepted` band and its
+   contested-sibling levels (as v1 fits its own) are fitted there.
    Where they are too few to certify a band for a system, the codes v1 marks `accepted` (v1's
    band is certified on all its training notes' out-of-fold scores) are v2's accepted codes.
 4. With `refit_v1` and hashed stacking notes, the served v1 model is refitted on every note (its
@@ -260,18 +261,19 @@ class V2Model:
         )
         lap("network")
 
-        X_parts, y_parts, note_of = [], [], []
+        X_parts, y_parts, note_of, row_codes = [], [], [], []
         for j, i in enumerate(progress(stack_rows, "stacking features", len(stack_rows))):
             note = Note(keys[i], texts[i], _meta(settings[i], note_ages[i], kinds[i]))
             X, cands, _, _ = self._candidates(note, v1_stack, None)
             X_parts.append(X)
             y_parts.append(np.array([c in gold[i] for c in cands], dtype=np.int8))
             note_of.append(np.full(len(cands), j, dtype=np.int64))
+            row_codes += [c[1] for c in cands]
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
         positives = sum(len(gold[i]) for i in stack_rows)
         self.ranker_ = StackedRanker(max_iter=self.stacker_iter, random_state=self.seed)
-        self.ranker_.fit(X_all, y_all, np.concatenate(note_of))
+        self.ranker_.fit(X_all, y_all, np.concatenate(note_of), row_codes)
         lap("stacker")
 
         if self.refit_v1 and not held_out:
@@ -293,6 +295,11 @@ class V2Model:
             "stacking_pairs": int(len(y_all)),
             "stacking_positive_pairs": int(y_all.sum()),
             "stacking_candidate_recall": float(y_all.sum() / max(1, positives)),
+            "stacker_contested": {
+                "category": self.ranker_.contested_,
+                "neighbourhood": self.ranker_.contested_near_,
+                "validation": self.ranker_.contested_validation_,
+            },
             "v1": getattr(self.v1_, "training_stats_", {}),
         }
         return self
@@ -414,7 +421,14 @@ class V2Model:
         # band vouches: v1's accepted codes stay accepted.
         uncertified = {system for system, t in self.ranker_.accept_thresholds_.items() if t > 1.0}
         vouched = {c for c, v1c in by_code.items() if v1c.accepted and c[0] in uncertified}
-        accepted = accepted_codes(chosen, self.ranker_.accept_thresholds_, vouched)
+        accepted = accepted_codes(
+            chosen,
+            self.ranker_.accept_thresholds_,
+            vouched,
+            # a stacker fitted before the contested levels existed withholds nothing
+            contested=getattr(self.ranker_, "contested_", 1.01),
+            contested_near=getattr(self.ranker_, "contested_near_", 1.01),
+        )
         unnamed = [c for c, _ in chosen if not (c in by_code and by_code[c].named)]
         evidence = self._evidence(note.text, unnamed, enc)
         out = []

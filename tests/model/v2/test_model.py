@@ -34,6 +34,9 @@ def test_v2_fit_trains_the_network(fitted_v2: V2Model) -> None:
     assert losses[-1] < losses[0]
     assert stats["stacking_notes"] > 0 and stats["stacking_positive_pairs"] > 0
     assert set(fitted_v2.ranker_.thresholds_) == {"ICD-10-CM", "CPT", "HCPCS"}
+    contested = stats["stacker_contested"]
+    assert contested["category"] == fitted_v2.ranker_.contested_
+    assert contested["neighbourhood"] == fitted_v2.ranker_.contested_near_
 
 
 def test_v2_suggestion_contract_and_evidence_offsets(fitted_v2: V2Model) -> None:
@@ -100,6 +103,31 @@ def test_v2_falls_back_to_v1s_certified_band_where_it_has_none(fitted_v2: V2Mode
     model.ranker_.accept_thresholds_ = dict.fromkeys(("ICD-10-CM", "CPT", "HCPCS"), 0.0)
     everything = model.suggest_note(note, model_version="v2-test", top_k=30)
     assert sum(c.accepted for c in everything.codes) >= len(accepted)
+
+
+def test_v2_withholds_accepted_from_contested_icd_codes(fitted_v2: V2Model) -> None:
+    """The stacker's contested levels apply as v1's do: with every band open and a level every
+    scored rival reaches, no accepted ICD-10-CM code has a rival of its category in the list."""
+    import copy
+
+    note = Note.create(NOTE, id="n1", meta={"setting": "outpatient"})
+    model = copy.copy(fitted_v2)
+    model.ranker_ = copy.copy(fitted_v2.ranker_)
+    model.ranker_.accept_thresholds_ = dict.fromkeys(("ICD-10-CM", "CPT", "HCPCS"), 0.0)
+    model.ranker_.contested_, model.ranker_.contested_near_ = 1.01, 1.01
+    open_out = model.suggest_note(note, model_version="v2-test", top_k=30)
+    icd = [(c.code, c.score) for c in open_out.codes if c.system == "ICD-10-CM"]
+    level = 1e-6
+    rivalled = {c for c, _ in icd if any(o != c and o[:3] == c[:3] and s >= level for o, s in icd)}
+    assert rivalled, "the note's list holds two scored codes of one category"
+    assert rivalled & {c.code for c in open_out.codes if c.accepted}
+    model.ranker_.contested_ = level
+    out = model.suggest_note(note, model_version="v2-test", top_k=30)
+    accepted = {c.code for c in out.codes if c.system == "ICD-10-CM" and c.accepted}
+    assert accepted and not accepted & rivalled
+    del model.ranker_.contested_, model.ranker_.contested_near_  # an earlier artifact's stacker
+    old = model.suggest_note(note, model_version="v2-test", top_k=30)
+    assert [c.accepted for c in old.codes] == [c.accepted for c in open_out.codes]
 
 
 def test_v2_scores_codes_without_training_examples(fitted_v2: V2Model) -> None:

@@ -58,3 +58,67 @@ def test_stacker_refuses_rows_of_another_feature_set() -> None:
     X, y, notes = _rows(10, 3)
     with pytest.raises(ValueError, match="stacker features"):
         StackedRanker().fit(X[:, :-1], y, notes)
+
+
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]
+
+
+def _band_rows(n_notes: int, pair_both_gold: bool) -> Rows:
+    """Per note: 40 ICD-10-CM codes of distinct categories that both models score high and that
+    are right, two codes of one category (E11) scored just as high, of which only one is right
+    (or both, with `pair_both_gold`), and 10 low-scored wrong CPT codes."""
+    rows, labels, notes, codes = [], [], [], []
+    prefixes = [f"{a}{d}" for a in "ABCDFGHJKLMN" for d in range(10)][:40]
+    for note in range(n_notes):
+        high = [(f"{p}0.0", 1) for p in prefixes]
+        high += [("E11.9", int(pair_both_gold or note % 2 == 0)),
+                 ("E11.65", int(pair_both_gold or note % 2 == 1))]  # fmt: skip
+        for code, gold in high:
+            x = np.zeros(len(STACK_FEATURES))
+            x[[0, 1, 2, 3, 5, 6, 7, 8, 9]] = (0, 0.9, np.log1p(1), 1.0, 3.0, np.log1p(1), 0.0,
+                                              1.0, 2.0)  # fmt: skip
+            rows.append(x), labels.append(gold), notes.append(note), codes.append(code)
+        for k in range(10):
+            x = np.zeros(len(STACK_FEATURES))
+            x[[0, 1, 2, 3, 5, 6, 7, 8, 9]] = (1, 0.05, np.log1p(20), 1.0, -3.0, np.log1p(20),
+                                              -6.0, 1.0, 2.0)  # fmt: skip
+            rows.append(x), labels.append(0), notes.append(note), codes.append(f"9921{k}")
+    return np.array(rows), np.array(labels, dtype=np.int8), np.array(notes), codes
+
+
+def test_stacker_fits_the_contested_level_where_same_category_pairs_are_unreliable() -> None:
+    """Like v1: ICD-10-CM codes of the accepted band whose category holds another high-scoring
+    code are withheld from `accepted` when such codes are less precise than the target."""
+    from model.selection import accepted_codes
+
+    X, y, notes, codes = _band_rows(60, pair_both_gold=False)
+    ranker = StackedRanker(max_iter=20, random_state=0).fit(X, y, notes, codes)
+    band = ranker.accept_thresholds_["ICD-10-CM"]
+    assert band <= 1.0, ranker.validation_["ICD-10-CM"]
+    assert ranker.contested_ == 0.1
+    assert ranker.contested_near_ == 1.01  # no code had a rival of a neighbouring category
+    summary = ranker.contested_validation_["category"]
+    assert summary["pairs_at_0.1"] == 120 and summary["precision_at_0.1"] == pytest.approx(0.5)
+    score = float(ranker.predict(X[:1])[0])
+    chosen = [(("ICD-10-CM", c), score) for c in ("A00.0", "E11.9", "E11.65")]
+    accepted = accepted_codes(
+        chosen, ranker.accept_thresholds_, contested=ranker.contested_,
+        contested_near=ranker.contested_near_,
+    )  # fmt: skip
+    assert accepted == {("ICD-10-CM", "A00.0")}
+
+
+def test_stacker_keeps_same_category_pairs_accepted_where_they_are_right() -> None:
+    X, y, notes, codes = _band_rows(60, pair_both_gold=True)
+    ranker = StackedRanker(max_iter=20, random_state=0).fit(X, y, notes, codes)
+    assert ranker.accept_thresholds_["ICD-10-CM"] <= 1.0
+    assert ranker.contested_ == 1.01 and ranker.contested_near_ == 1.01
+    assert ranker.contested_validation_["category"]["precision_at_0.1"] == 1.0
+
+
+def test_stacker_without_codes_withholds_nothing_and_checks_their_count() -> None:
+    X, y, notes, codes = _band_rows(10, pair_both_gold=False)
+    ranker = StackedRanker(max_iter=10, random_state=0).fit(X, y, notes)
+    assert ranker.contested_ == 1.01 and ranker.contested_near_ == 1.01
+    with pytest.raises(ValueError, match="codes for"):
+        StackedRanker(max_iter=10).fit(X, y, notes, codes[:-1])
