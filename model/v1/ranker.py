@@ -75,25 +75,14 @@ class CalibratedRanker:
         neighbourhood id (the code's first two characters: E10/E11, F32/F33, I48/I49), and
         which pairs are ICD-10-CM."""
         cal = self.iso_.predict(raw) if len(raw) else np.zeros(0)
-        band = self.accept_thresholds_.get("ICD-10-CM", 1.01)
-        target, support = self.accept_precision, self.min_accept_support
-        self.contested_, self.contested_validation_ = fit_contested(
-            best_sibling_scores(cal, notes, categories, is_icd), cal, y, is_icd, band, target,
-            support,
+        (
+            (self.contested_, self.contested_validation_),
+            (self.contested_near_, self.contested_near_validation_),
+        ) = fit_contested_levels(
+            cal, y, notes, categories, is_icd, neighbourhoods,
+            self.accept_thresholds_.get("ICD-10-CM", 1.01), self.accept_precision,
+            self.min_accept_support,
         )  # fmt: skip
-        self.contested_near_, self.contested_near_validation_ = (
-            fit_contested(
-                best_sibling_scores(cal, notes, neighbourhoods, is_icd, exclude=categories),
-                cal,
-                y,
-                is_icd,
-                band,
-                target,
-                support,
-            )  # fmt: skip
-            if neighbourhoods is not None
-            else (1.01, {})
-        )
         return self
 
 
@@ -181,6 +170,34 @@ def _thresholds(
 
 #: Sibling scores tried for the contested rule, lowest first.
 CONTESTED_GRID = (0.1, 0.2, 0.3, 0.5)
+
+
+def fit_contested_levels(
+    cal: np.ndarray,
+    y: np.ndarray,
+    notes: np.ndarray,
+    categories: np.ndarray,
+    is_icd: np.ndarray,
+    neighbourhoods: np.ndarray | None,
+    accept_threshold: float,
+    accept_precision: float,
+    min_support: int,
+) -> tuple[tuple[float, dict[str, float]], tuple[float, dict[str, float]]]:
+    """Both contested rules' (level, summary) on calibration pairs (calibrated scores `cal`,
+    labels, each pair's note, category id and neighbourhood id): rivals of the same category,
+    then of a neighbouring one (never, `(1.01, {})`, without `neighbourhoods`). v1's ranker and
+    v2's stacker fit theirs with it."""
+    same = fit_contested(
+        best_sibling_scores(cal, notes, categories, is_icd), cal, y, is_icd, accept_threshold,
+        accept_precision, min_support,
+    )  # fmt: skip
+    if neighbourhoods is None:
+        return same, (1.01, {})
+    near = fit_contested(
+        best_sibling_scores(cal, notes, neighbourhoods, is_icd, exclude=categories), cal, y,
+        is_icd, accept_threshold, accept_precision, min_support,
+    )  # fmt: skip
+    return same, near
 
 
 def fit_contested(

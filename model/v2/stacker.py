@@ -21,9 +21,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from model.selection import best_sibling_scores, prefix_ids
+from model.selection import prefix_ids
 from model.suggestion import SYSTEMS
-from model.v1.ranker import fit_calibration, fit_contested, make_gbm
+from model.v1.ranker import fit_calibration, fit_contested_levels, make_gbm
 
 #: Column order of the stacker's features (one row per (note, candidate code)).
 STACK_FEATURES: tuple[str, ...] = (
@@ -155,20 +155,15 @@ class StackedRanker:
         """The levels from which an ICD-10-CM code in the accepted band is withheld because a
         code of its category (`contested_`) or of a neighbouring one (`contested_near_`) also
         scores high, fitted on the out-of-fold calibrated scores exactly as v1 fits its own
-        (`model.v1.ranker.fit_contested`): without them v2 accepted every code of a close pair
-        v1 withholds (synthetic test ICD-10-CM accepted precision 0.940 against v1's 0.970)."""
+        (`model.v1.ranker.fit_contested_levels`): without them v2 accepted every code of a close
+        pair v1 withholds (synthetic test ICD-10-CM accepted precision 0.940 against v1's
+        0.970)."""
         cal = np.asarray(self.iso_.predict(raw), dtype=np.float64)
         is_icd = systems == SYSTEMS.index("ICD-10-CM")
-        category, near = prefix_ids(codes, 3), prefix_ids(codes, 2)
-        band = self.accept_thresholds_.get("ICD-10-CM", 1.01)
-        target, support = self.accept_precision, self.min_accept_support
-        self.contested_, same = fit_contested(
-            best_sibling_scores(cal, notes, category, is_icd), cal, y, is_icd, band, target,
-            support,
-        )  # fmt: skip
-        self.contested_near_, neighbour = fit_contested(
-            best_sibling_scores(cal, notes, near, is_icd, exclude=category), cal, y, is_icd,
-            band, target, support,
+        (self.contested_, same), (self.contested_near_, neighbour) = fit_contested_levels(
+            cal, y, notes, prefix_ids(codes, 3), is_icd, prefix_ids(codes, 2),
+            self.accept_thresholds_.get("ICD-10-CM", 1.01), self.accept_precision,
+            self.min_accept_support,
         )  # fmt: skip
         self.contested_validation_ = {"category": same, "neighbourhood": neighbour}
 
