@@ -70,6 +70,10 @@ class LabeledNote:
     #: Notes sharing a group share their wording (a synthetic note's template): training keeps a
     #: group on one side of every internal split. None: the note is its own group.
     group: str | None = None
+    #: The corpus the note came from ("synthetic", "codiesp", "site" for coder corrections):
+    #: calibration certifies the `accepted` band on each source's notes separately. None: a
+    #: user-supplied note of no named corpus.
+    source: str | None = None
 
     def gold_set(self, system: str | None = None) -> set[tuple[str, str]]:
         """The `(system, code)` pairs of the gold codes, optionally of one system."""
@@ -189,13 +193,17 @@ def _synthetic_note(obj: dict[str, Any], where: str) -> LabeledNote:
             )
         )
     template = obj.get("template")
+    has_template = isinstance(template, str) and bool(template)
+    corpus = meta.get("corpus")
     return LabeledNote(
         note_id,
         text,
         dict(meta),
         tuple(codes),
         tuple(distractors),
-        group=f"template:{template}" if isinstance(template, str) and template else None,
+        group=f"template:{template}" if has_template else None,
+        # a generated note names its template; a user's JSONL may name its corpus in meta
+        source=str(corpus) if corpus else ("synthetic" if has_template else None),
     )
 
 
@@ -319,6 +327,7 @@ def load_codiesp(split_dir: str | Path) -> list[LabeledNote]:
                 meta={"corpus": "codiesp", "split": split},
                 codes=codes,
                 pcs_codes=tuple(proc.get(note_id, [])),
+                source="codiesp",
             )
         )
     logger.info("loaded %d CodiEsp notes from %s", len(notes), root)

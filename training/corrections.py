@@ -174,6 +174,7 @@ def example_from_record(
         meta=meta,
         codes=tuple(codes.values()),
         distractors=tuple(Distractor(s, c, rejected[(s, c)]) for s, c in sorted(negatives)),
+        source="site",
     )
     return CorrectionExample(
         note=note,

@@ -224,6 +224,7 @@ def fit_v1(
         note_keys=[n.group or n.id for n in fit_notes],
         unlabeled=unlabeled,
         calibrate=calibrate,
+        sources=[n.source for n in fit_notes],
         progress=_progress(progress),
         **extra,
     )

@@ -149,6 +149,7 @@ def train_model_v2(
         stack_mask=[i >= n_train for i in range(len(notes))] if stack_notes else None,
         network_mask=network_mask,
         fit_v1=fit_inner_v1,
+        sources=[n.source for n in notes],
         progress=_progress(progress),
         **extra,
     )

@@ -143,6 +143,7 @@ class V1Model:
         unlabeled: Sequence[LabelSet] | None = None,
         note_types: Sequence[str | None] | None = None,
         calibrate: Sequence[bool] | None = None,
+        sources: Sequence[str | None] | None = None,
         progress: Progress = _no_progress,
     ) -> V1Model:
         """Fit on notes and their gold codes.
@@ -151,7 +152,8 @@ class V1Model:
         note's source never assigns them): their pairs are left out of the ranker's data
         instead of counting as negatives. `calibrate[i]` False: note i trains the ranker but
         takes no part in calibration, thresholds or the accepted band (a training excerpt, whose
-        few codes are easier than a whole note's).
+        few codes are easier than a whole note's). `sources[i]`: the corpus note i came from;
+        the accepted band must hold on each corpus's notes (`model.v1.ranker.fit_calibration`).
         """
         n = len(texts)
         note_ages = list(ages) if ages is not None else [None] * n
@@ -160,6 +162,11 @@ class V1Model:
             raise ValueError(f"need at least {2 * self.folds} training notes, got {n}")
         if calibrate is not None and len(calibrate) != n:
             raise ValueError(f"calibrate has {len(calibrate)} flags for {n} notes")
+        if sources is not None and len(sources) != n:
+            raise ValueError(f"sources has {len(sources)} entries for {n} notes")
+        note_source = np.array(
+            ["" if s is None else str(s) for s in sources] if sources is not None else [""] * n
+        )
         keys = list(note_keys) if note_keys is not None else [str(i) for i in range(n)]
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -297,7 +304,9 @@ class V1Model:
             self.ranker_.fit(X_all[keep], y_all[keep])
             calib_note = np.ones(n, dtype=bool) if calibrate is None else np.array(calibrate)
             is_cal = calib_note[notes_all]
-            self.ranker_.calibrate_scores(raw[is_cal], y_all[is_cal], X_all[is_cal])
+            self.ranker_.calibrate_scores(
+                raw[is_cal], y_all[is_cal], X_all[is_cal], note_source[notes_all[is_cal]]
+            )
             self._fit_contested(raw[is_cal], y_all[is_cal], notes_all[is_cal], codes_all[is_cal])
         else:
             # The ranker learns on most notes; isotonic calibration, thresholds and the accepted
@@ -311,7 +320,9 @@ class V1Model:
             for _ in progress(range(1), "ranker", 1):
                 self.ranker_.fit(X_all[learn][keep], y_all[learn][keep])
                 raw = self.ranker_.raw_scores(X_all[is_cal])
-                self.ranker_.calibrate_scores(raw, y_all[is_cal], X_all[is_cal])
+                self.ranker_.calibrate_scores(
+                    raw, y_all[is_cal], X_all[is_cal], note_source[notes_all[is_cal]]
+                )
                 self._fit_contested(raw, y_all[is_cal], notes_all[is_cal], codes_all[is_cal])
         lap("ranker")
         self.training_stats_ = {

@@ -136,6 +136,7 @@ class V2Model:
         stack_mask: Sequence[bool] | None = None,
         network_mask: Sequence[bool] | None = None,
         fit_v1: Callable[[npt.NDArray[np.int64]], V1Model] | None = None,
+        sources: Sequence[str | None] | None = None,
         progress: Progress = _no_progress,
     ) -> V2Model:
         """`stack_mask[i]` True: note i is a held-out note only the stacker sees (a corpus's
@@ -145,7 +146,8 @@ class V2Model:
         v1 but not the network (to bound the network's training time on a large corpus).
         `fit_v1(rows)`: a v1 model fitted on those notes (the standalone v1 recipe, with its
         augmentations: `training.train_v2` passes it); default: `V1Model(**v1_params)` fitted
-        on them as they are."""
+        on them as they are. `sources[i]`: the corpus note i came from; the stacker's accepted
+        band must hold on each corpus's stacking notes (`model.v1.ranker.fit_calibration`)."""
         n = len(texts)
         if not 0.0 < self.stack_share < 1.0:
             raise ValueError(f"stack_share must be in (0, 1), got {self.stack_share}")
@@ -174,6 +176,8 @@ class V2Model:
         for name, mask in (("stack_mask", stack_mask), ("network_mask", network_mask)):
             if mask is not None and len(mask) != n:
                 raise ValueError(f"{name} has {len(mask)} flags for {n} notes")
+        if sources is not None and len(sources) != n:
+            raise ValueError(f"sources has {len(sources)} entries for {n} notes")
         held_out = stack_mask is not None
         if held_out:
             is_stack = np.array(stack_mask, dtype=bool)
@@ -261,7 +265,7 @@ class V2Model:
         )
         lap("network")
 
-        X_parts, y_parts, note_of, row_codes = [], [], [], []
+        X_parts, y_parts, note_of, row_codes, row_sources = [], [], [], [], []
         for j, i in enumerate(progress(stack_rows, "stacking features", len(stack_rows))):
             note = Note(keys[i], texts[i], _meta(settings[i], note_ages[i], kinds[i]))
             X, cands, _, _ = self._candidates(note, v1_stack, None)
@@ -269,11 +273,12 @@ class V2Model:
             y_parts.append(np.array([c in gold[i] for c in cands], dtype=np.int8))
             note_of.append(np.full(len(cands), j, dtype=np.int64))
             row_codes += [c[1] for c in cands]
+            row_sources += [str(sources[i] or "") if sources is not None else ""] * len(cands)
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
         positives = sum(len(gold[i]) for i in stack_rows)
         self.ranker_ = StackedRanker(max_iter=self.stacker_iter, random_state=self.seed)
-        self.ranker_.fit(X_all, y_all, np.concatenate(note_of), row_codes)
+        self.ranker_.fit(X_all, y_all, np.concatenate(note_of), row_codes, row_sources)
         lap("stacker")
 
         if self.refit_v1 and not held_out:

@@ -114,14 +114,18 @@ class StackedRanker:
         y: npt.NDArray[np.int8],
         notes: npt.NDArray[np.int64],
         codes: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
     ) -> StackedRanker:
         """Cross-fit over two note folds for out-of-sample raw scores (calibration, thresholds,
         and, given each row's code, the contested-sibling levels as v1 fits them), then fit the
-        served models on every pair."""
+        served models on every pair. `sources`: each row's corpus; the accepted band must hold
+        on each (`model.v1.ranker.fit_calibration`)."""
         if X.shape[1] != len(STACK_FEATURES):
             raise ValueError(f"expected {len(STACK_FEATURES)} stacker features, got {X.shape[1]}")
         if len(np.unique(y)) < 2:
             raise ValueError("the stacking notes hold no positive (or no negative) candidate")
+        if sources is not None and len(sources) != len(y):
+            raise ValueError(f"{len(sources)} sources for {len(y)} stacker rows")
         fold = np.array([_fold(int(n), self.random_state) for n in notes])
         raw = np.zeros(len(y), dtype=np.float64)
         with threadpool_limits(1, user_api="openmp"):
@@ -134,8 +138,9 @@ class StackedRanker:
             self.gbm_, self.linear_ = self._both(X, y)
         systems = X[:, 0].astype(int)  # ids in model.suggestion.SYSTEMS order, as SYSTEM_IDS
         self.iso_, self.thresholds_, self.accept_thresholds_, self.validation_ = fit_calibration(
-            raw, y, systems, self.accept_precision, self.min_accept_support
-        )
+            raw, y, systems, self.accept_precision, self.min_accept_support,
+            None if sources is None else np.asarray(sources),
+        )  # fmt: skip
         self.contested_, self.contested_near_ = 1.01, 1.01
         self.contested_validation_: dict[str, dict[str, float]] = {}
         if codes is not None:

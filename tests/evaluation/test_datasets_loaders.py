@@ -43,6 +43,21 @@ def test_load_synthetic_file_and_splits(synthetic_dir: Path) -> None:
     assert notes[1].distractors[0].code == "C18.9"
 
 
+def test_notes_name_their_source_corpus(tmp_path: Path) -> None:
+    # a generated note names its template; a user's JSONL may name its corpus in meta, or none
+    base = {"text": "Essential hypertension.", "codes": []}
+    records = [
+        {**base, "id": "a", "template": "t1"},
+        {**base, "id": "b", "template": "t1", "meta": {"corpus": "clinic-7"}},
+        {**base, "id": "c"},
+    ]
+    write_jsonl(tmp_path / "notes.jsonl", records)
+    notes = load_synthetic(tmp_path / "notes.jsonl")
+    assert [(n.source, n.group) for n in notes] == [
+        ("synthetic", "template:t1"), ("clinic-7", "template:t1"), (None, None)
+    ]  # fmt: skip
+
+
 def test_load_synthetic_rejects_bad_split(synthetic_dir: Path) -> None:
     with pytest.raises(DatasetError, match="split must be one of"):
         load_synthetic(synthetic_dir, split="validation")
@@ -109,6 +124,7 @@ def test_load_codiesp_official_layout(codiesp_root: Path) -> None:
     # repeated ranges are kept once
     assert s2.codes[0].evidence == ((0, 24),)
     assert s2.meta == {"corpus": "codiesp", "split": "train"}
+    assert {n.source for n in notes.values()} == {"codiesp"}
 
 
 def test_load_codiesp_dir_and_errors(codiesp_root: Path, tmp_path: Path) -> None:

@@ -122,3 +122,34 @@ def test_stacker_without_codes_withholds_nothing_and_checks_their_count() -> Non
     assert ranker.contested_ == 1.01 and ranker.contested_near_ == 1.01
     with pytest.raises(ValueError, match="codes for"):
         StackedRanker(max_iter=10).fit(X, y, notes, codes[:-1])
+
+
+def test_stacker_certifies_its_band_on_each_source() -> None:
+    # Per note, six codes both models score high and six they score low (all wrong). In the 100
+    # "synthetic" notes the six are right; in the 20 "codiesp" notes one in six is wrong. Pooled,
+    # the high band is 97% right (700 of 720) and certified; on CodiEsp's pairs (0.83) it is not.
+    rng = np.random.default_rng(5)
+    rows, labels, notes, sources = [], [], [], []
+    for note in range(120):
+        source = "synthetic" if note < 100 else "codiesp"
+        for k in range(12):
+            high = k < 6
+            x = np.zeros(len(STACK_FEATURES))
+            v1 = rng.normal(0.9 if high else 0.1, 0.03)
+            v2 = rng.normal(3.0 if high else -3.0, 0.3)
+            x[[1, 2, 3, 5, 6, 8, 9]] = (v1, np.log1p(3), 1.0, v2, 1.0, 1.0, 2.0)
+            rows.append(x)
+            labels.append(int(high and not (source == "codiesp" and k == 0)))
+            notes.append(note)
+            sources.append(source)
+    X, y, ids = np.array(rows), np.array(labels, dtype=np.int8), np.array(notes)
+    pooled = StackedRanker(max_iter=30, random_state=0).fit(X, y, ids)
+    split = StackedRanker(max_iter=30, random_state=0).fit(X, y, ids, sources=sources)
+    assert pooled.accept_thresholds_["ICD-10-CM"] < 1.0
+    icd = split.validation_["ICD-10-CM"]
+    assert set(icd["sources"]) == {"synthetic", "codiesp"}
+    assert icd["sources"]["codiesp"]["accept_threshold"] == 1.01
+    assert icd["sources"]["synthetic"]["accept_threshold"] < 1.0
+    assert split.accept_thresholds_["ICD-10-CM"] == 1.01
+    with pytest.raises(ValueError, match="sources"):
+        StackedRanker(max_iter=5).fit(X, y, ids, sources=sources[:-1])

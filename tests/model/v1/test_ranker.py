@@ -1,0 +1,98 @@
+"""Calibration and the accepted band when the calibration pairs come from several corpora."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.v1.features import SYSTEM_IDS
+from model.v1.ranker import fit_calibration
+
+ICD, CPT = SYSTEM_IDS["ICD-10-CM"], SYSTEM_IDS["CPT"]
+
+
+def _pairs(
+    n_high: int, wrong_every: int, n_low: int, system: int, source: str, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`n_high` pairs scored evenly in [lo, hi], every `wrong_every`-th one wrong (0: none), and
+    `n_low` wrong pairs scored below 0.3."""
+    raw = np.r_[np.linspace(hi, lo, n_high), np.linspace(0.29, 0.0, n_low)]
+    high = np.ones(n_high, dtype=np.int8)
+    if wrong_every:
+        high[wrong_every - 1 :: wrong_every] = 0
+    y = np.r_[high, np.zeros(n_low, dtype=np.int8)]
+    return raw, y, np.full(len(y), system), np.full(len(y), source)
+
+
+def _join(*parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    return tuple(np.concatenate(cols) for cols in zip(*parts, strict=True))
+
+
+def _accept(raw: np.ndarray, y: np.ndarray, systems: np.ndarray, sources: np.ndarray | None):
+    return fit_calibration(raw, y, systems, 0.95, 20, sources)
+
+
+def test_a_band_certified_on_pooled_pairs_must_also_hold_on_each_source() -> None:
+    # "synthetic": 1,000 right codes above 0.5; "codiesp": 99 codes in the same scores, 2 in 3
+    # right. Pooled, the band is 97% right and certified; on CodiEsp's pairs it never is.
+    raw, y, systems, sources = _join(
+        _pairs(1000, 0, 1000, ICD, "synthetic", 0.5, 1.0),
+        _pairs(99, 3, 100, ICD, "codiesp", 0.5, 1.0),
+    )
+    pooled = _accept(raw, y, systems, None)
+    assert pooled[2]["ICD-10-CM"] < 1.0
+    assert "sources" not in pooled[3]["ICD-10-CM"]
+    per_source = _accept(raw, y, systems, sources)
+    assert per_source[2]["ICD-10-CM"] == 1.01
+    summary = per_source[3]["ICD-10-CM"]
+    assert summary["accept_threshold"] == 1.01 and summary["accepted_pairs"] == 0
+    assert summary["sources"]["codiesp"]["accept_threshold"] == 1.01
+    assert summary["sources"]["codiesp"]["positives"] == 66
+    assert summary["sources"]["synthetic"]["accept_threshold"] < 1.0
+    # The F1 threshold and the calibration itself are still fitted on every pair.
+    assert per_source[1] == pooled[1]
+    np.testing.assert_allclose(per_source[0].predict(raw), pooled[0].predict(raw))
+
+
+def test_the_strictest_source_sets_the_threshold_and_its_band_holds_there() -> None:
+    # CodiEsp's codes are all right above 0.85 and 2 in 3 right below: its band starts higher.
+    raw, y, systems, sources = _join(
+        _pairs(1000, 0, 1000, ICD, "synthetic", 0.5, 1.0),
+        _pairs(200, 0, 0, ICD, "codiesp", 0.85, 1.0),
+        _pairs(200, 3, 200, ICD, "codiesp", 0.5, 0.84),
+    )
+    _, _, pooled, _ = _accept(raw, y, systems, None)
+    iso, _, strict, validation = _accept(raw, y, systems, sources)
+    assert pooled["ICD-10-CM"] < strict["ICD-10-CM"] < 1.0
+    cal = iso.predict(raw)
+    codiesp_band = (sources == "codiesp") & (cal >= strict["ICD-10-CM"])
+    assert codiesp_band.sum() >= 200 and y[codiesp_band].mean() >= 0.95
+    row = validation["ICD-10-CM"]["sources"]["codiesp"]
+    assert row["accepted_pairs"] == codiesp_band.sum()
+    assert row["accept_precision"] == pytest.approx(y[codiesp_band].mean())
+    band = cal >= strict["ICD-10-CM"]
+    assert validation["ICD-10-CM"]["accepted_pairs"] == band.sum()
+    assert validation["ICD-10-CM"]["accept_precision"] == pytest.approx(y[band].mean())
+
+
+def test_a_source_without_enough_positives_of_a_system_does_not_count_for_it() -> None:
+    # CodiEsp holds no CPT codes, and only 10 right ICD-10-CM codes (fewer than the 20 a band
+    # needs): neither system's band depends on it.
+    raw, y, systems, sources = _join(
+        _pairs(1000, 0, 1000, ICD, "synthetic", 0.5, 1.0),
+        _pairs(500, 0, 500, CPT, "synthetic", 0.5, 1.0),
+        _pairs(20, 2, 50, ICD, "codiesp", 0.5, 1.0),
+        _pairs(0, 0, 50, CPT, "codiesp", 0.5, 1.0),
+    )
+    _, _, pooled, _ = _accept(raw, y, systems, None)
+    _, _, per_source, validation = _accept(raw, y, systems, sources)
+    assert per_source == pooled
+    assert set(validation["ICD-10-CM"]["sources"]) == {"synthetic"}
+    assert set(validation["CPT"]["sources"]) == {"synthetic"}
+
+
+def test_one_source_is_the_pooled_band() -> None:
+    raw, y, systems, sources = _pairs(300, 0, 300, ICD, "codiesp", 0.5, 1.0)
+    pooled = _accept(raw, y, systems, None)
+    single = _accept(raw, y, systems, sources)
+    assert single[2] == pooled[2] and single[3] == pooled[3]

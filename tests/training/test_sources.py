@@ -1,0 +1,35 @@
+"""Training on notes from several corpora: each corpus must certify the accepted band."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from evaluation.datasets import load_synthetic
+from model.codesets import get_catalog
+from training.train import fit_v1
+
+
+def test_a_corpus_whose_band_fails_leaves_the_system_without_one(
+    synthetic_corpus_dir: Path,
+) -> None:
+    """Forty notes of a second corpus carry another note's codes (as if coded carelessly): pooled
+    with 200 well-coded notes their pairs are a minority; on their own no band is certified, so
+    v1 accepts no ICD-10-CM code rather than vouch for a band that fails there."""
+    notes = load_synthetic(synthetic_corpus_dir, split="train")[:240]
+    assert {n.source for n in notes} == {"synthetic"}
+    careless = [
+        dataclasses.replace(n, codes=notes[200 + (k + 7) % 40].codes, source="careless")
+        for k, n in enumerate(notes[200:])
+    ]
+    model = fit_v1(
+        notes[:200] + careless,
+        catalog=get_catalog(),
+        config={"ranker_iter": 40, "phrasing_augment": 0, "excerpt_augment": 0},
+        seed=2,
+        progress=False,
+    )
+    icd = model.ranker_.validation_["ICD-10-CM"]
+    assert icd["sources"]["synthetic"]["accept_threshold"] < 1.0
+    assert icd["sources"]["careless"]["accept_threshold"] == 1.01
+    assert model.ranker_.accept_thresholds_["ICD-10-CM"] == 1.01
