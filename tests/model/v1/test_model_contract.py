@@ -214,3 +214,33 @@ def test_manifest_records_the_combination_rules_the_corpus_follows(
     for counts in stats.values():
         assert set(counts) == {"combined", "separate"}
         assert all(isinstance(v, int) and v >= 0 for v in counts.values())
+
+
+def test_manifest_records_the_libraries_the_model_was_trained_with(trained_model_dir: Path) -> None:
+    import sklearn
+
+    libraries = read_manifest(trained_model_dir)["libraries"]
+    assert libraries["scikit-learn"] == sklearn.__version__
+    assert {"python", "numpy", "torch", "chartcoder"} <= set(libraries)
+
+
+def test_loading_under_other_library_releases_warns_and_names_them(
+    trained_model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    import sklearn
+
+    copy = Path(shutil.copytree(trained_model_dir, tmp_path / "model"))
+    manifest = read_manifest(copy)
+    manifest["libraries"]["scikit-learn"] = "1.5.0"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="model.artifact"):
+        suggester = load_suggester(copy)
+    assert suggester.model_version == manifest["version"]
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "scikit-learn 1.5.0" in warning and f"scikit-learn {sklearn.__version__}" in warning
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="model.artifact"):
+        load_suggester(trained_model_dir)  # the releases it was trained with: no warning
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
