@@ -4,6 +4,7 @@ check."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from evaluation.datasets import GoldCode, LabeledNote
@@ -124,3 +125,36 @@ def test_excerpts_need_offsets_and_follow_the_rate() -> None:
     report = LabeledNote(id="r", text=paragraph, codes=(GoldCode("ICD-10-CM", "I10", ((0, 12),)),))
     assert excerpt_notes([report], rate=1.0, seed=0) == []
     assert excerpt_notes([report], rate=1.0, seed=0, max_chars=2000)
+
+
+def test_v1_adds_rewrites_and_excerpts_beside_the_notes_as_written() -> None:
+    """Rewritten notes no longer replace the notes as written: those stay (and alone are
+    calibrated on), and every added note keeps its note's group so cross-fitting keeps them
+    in one fold."""
+    from training.train import DEFAULT_CONFIG, augmented_notes
+
+    first, second = TEXT.index("Hyperlipidemia"), TEXT.index("hyperlipidemia")
+    spans = ((first, first + 14), (second, second + 14))
+    notes = [
+        replace(_note((GoldCode("ICD-10-CM", "E78.5", spans),)), id=f"n{k}", source="codiesp")
+        for k in range(40)
+    ]
+    notes.append(replace(notes[0], id="t1", group="template:a", source="synthetic"))
+    config = {**DEFAULT_CONFIG, "phrasing_augment": 1.0, "excerpt_augment": 0.0}
+    added = augmented_notes(notes, catalog=get_catalog(), config=config, seed=3)
+    assert len(added) == len(notes)  # every note had a code to rename
+    for i, note in added:
+        origin = notes[i]
+        assert note.id == f"{origin.id}#rephrased" and note.text != origin.text
+        assert note.group == (origin.group or origin.id) and note.source == origin.source
+        assert note.gold_set() == origin.gold_set()
+    assert notes[0].text == TEXT  # the notes as written are untouched
+    # Without evidence offsets nothing can be rewritten or excerpted.
+    bare = [replace(n, codes=(GoldCode("ICD-10-CM", "E78.5"),)) for n in notes]
+    assert augmented_notes(bare, catalog=get_catalog(), config=config, seed=3) == []
+    # Excerpts join them, made from the notes as written.
+    both = augmented_notes(
+        notes, catalog=get_catalog(), config={**config, "excerpt_augment": 1.0}, seed=3
+    )
+    excerpts = [(i, n) for i, n in both if n.id.endswith("#excerpt")]
+    assert excerpts and all(notes[i].text.find(n.text) >= 0 for i, n in excerpts)
