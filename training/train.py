@@ -189,10 +189,16 @@ def fit_v1(
     )
     fit_notes = list(train)
     added = augmented_notes(train, catalog=catalog, config=cfg, seed=seed)
-    calibrate: list[bool] | None = None
+    # A note repeated for weight (a coder's correction at retraining) is calibrated on once: its
+    # copies would count as independent evidence for the accepted band.
+    seen: set[str] = set()
+    calibrate: list[bool] = []
+    for note in train:
+        calibrate.append(note.id not in seen)
+        seen.add(note.id)
     if added:
         fit_notes += [note for _, note in added]
-        calibrate = [True] * len(train) + [False] * len(added)
+        calibrate += [False] * len(added)
         if unlabeled is not None:  # an added note's source never assigns what its note never does
             unlabeled = [*unlabeled, *(unlabeled[i] for i, _ in added)]
     texts, settings, labels, extra = note_columns(fit_notes)

@@ -1,4 +1,5 @@
-"""Training on notes from several corpora: each corpus must certify the accepted band."""
+"""What v1 calibrates on: each source corpus must certify the accepted band, and a repeated
+note counts once."""
 
 from __future__ import annotations
 
@@ -33,3 +34,20 @@ def test_a_corpus_whose_band_fails_leaves_the_system_without_one(
     assert icd["sources"]["synthetic"]["accept_threshold"] < 1.0
     assert icd["sources"]["careless"]["accept_threshold"] == 1.01
     assert model.ranker_.accept_thresholds_["ICD-10-CM"] == 1.01
+
+
+def test_a_note_repeated_for_weight_is_calibrated_on_once(synthetic_corpus_dir: Path) -> None:
+    """Retraining repeats each coder correction to weight it; the copies train the model but
+    would count as independent evidence for the accepted band, so only the first calibrates."""
+    notes = load_synthetic(synthetic_corpus_dir, split="train")[:60]
+    site = [dataclasses.replace(n, id=f"corr-{n.id}", source="site") for n in notes[:10]]
+    model = fit_v1(
+        notes + site * 3,
+        catalog=get_catalog(),
+        config={"ranker_iter": 20, "phrasing_augment": 0, "excerpt_augment": 0},
+        seed=2,
+        progress=False,
+    )
+    stats = model.training_stats_
+    assert stats["notes"] == 90
+    assert stats["calibration_notes"] == 70
