@@ -243,7 +243,8 @@ def augmented_notes(
         # The rewritten notes are added beside the notes as written, in their note's fold, and
         # only the notes as written are calibrated on: a rewritten note names its gold codes in
         # the dictionary's own words, so its pairs are easier than a real note's (calibrated on
-        # them, the CodiEsp band was 0.967 precise out of fold and 0.902 on dev).
+        # them, the CodiEsp + synthetic v1's CodiEsp band was 0.967 precise out of fold and
+        # 0.902 on dev).
         added += [
             (i, replace(r, id=f"{r.id}#rephrased", group=r.group or r.id))
             for i, (r, n) in enumerate(zip(rephrased, train, strict=True))
