@@ -11,6 +11,14 @@ import numpy as np
 Code = tuple[str, str]
 
 
+def score_order(scores: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Indices best first: by calibrated score, ties broken by the raw score it was calibrated
+    from. Isotonic calibration is a step function, so many candidates share a calibrated score;
+    ordering a tie by position threw away the ranker's own order among them (on CodiEsp dev,
+    v2's exact-code MAP 0.500 against 0.503 ranked by its raw scores)."""
+    return np.lexsort((-np.asarray(raw, dtype=np.float64), -np.asarray(scores, dtype=np.float64)))
+
+
 def top_per_system(
     ranked: Iterable[tuple[Code, float]], top_k: int, systems: Iterable[str] | None = None
 ) -> list[tuple[Code, float]]:

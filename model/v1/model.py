@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from model.selection import accepted_codes, prefix_ids, top_per_system
+from model.selection import accepted_codes, prefix_ids, score_order, top_per_system
 from model.suggestion import SuggestedCode, Suggestion
 from model.text.context import ContextAnalyzer
 from model.text.note import Note, Span
@@ -431,14 +431,14 @@ class V1Model:
             text, note.meta.setting, note.meta.age, note.meta.note_type
         )
         with threadpool_limits(1, user_api="openmp"):
-            scores = self.ranker_.predict(X) if len(cands) else np.zeros(0)
+            scores, raw = self.ranker_.predict_with_raw(X)
         replaced: set[int] = set()
         if analysis.replaced:
             by_cand, replaced = apply_combinations(
                 dict(zip(cands, scores.tolist(), strict=True)), analysis.replaced
             )
             scores = np.array([by_cand[c] for c in cands])
-        order = np.argsort(-scores, kind="stable")
+        order = score_order(scores, raw)
         chosen = top_per_system(
             ((self.code_space_[cands[j]], float(scores[j])) for j in order), top_k, systems
         )

@@ -64,7 +64,12 @@ class CalibratedRanker:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.iso_.predict(self.raw_scores(X))) if len(X) else np.zeros(0)
+        return self.predict_with_raw(X)[0]
+
+    def predict_with_raw(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated, raw) scores, one per row: rank by both (`model.selection.score_order`)."""
+        raw = self.raw_scores(X)
+        return (np.asarray(self.iso_.predict(raw)) if len(X) else np.zeros(0)), raw
 
     def fit_contested(
         self,

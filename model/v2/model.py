@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from model.selection import accepted_codes, top_per_system
+from model.selection import accepted_codes, score_order, top_per_system
 from model.suggestion import SYSTEMS, SuggestedCode, Suggestion
 from model.text.note import Note, NoteMeta, Span
 from model.text.sentences import split_sentences
@@ -416,11 +416,12 @@ class V2Model:
         X, cands, by_code, enc = self._candidates(note, self.v1_, systems)
         if self.scoring == "network":
             scores = 1.0 / (1.0 + np.exp(-X[:, STACK_FEATURES.index("v2_logit")]))
+            raw = scores
         elif self.scoring == "stacked":
-            scores = self.ranker_.predict(X)
+            scores, raw = self.ranker_.predict_with_raw(X)
         else:
             raise ValueError(f"scoring must be 'stacked' or 'network', got {self.scoring!r}")
-        order = np.argsort(-scores, kind="stable")
+        order = score_order(scores, raw)
         chosen = top_per_system(((cands[j], float(scores[j])) for j in order), top_k)
         # Where the stacking notes were too few to certify a band for a system, v1's certified
         # band vouches: v1's accepted codes stay accepted.

@@ -174,8 +174,13 @@ class StackedRanker:
 
     def predict(self, X: Array) -> Array:
         """Calibrated probabilities, one per row."""
+        return self.predict_with_raw(X)[0]
+
+    def predict_with_raw(self, X: Array) -> tuple[Array, Array]:
+        """(calibrated, raw) probabilities, one per row: rank by both
+        (`model.selection.score_order`)."""
         if len(X) == 0:
-            return np.zeros(0, dtype=np.float64)
+            return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.float64)
         with threadpool_limits(1, user_api="openmp"):
             raw = self._average((self.gbm_, getattr(self, "linear_", None)), X)
-        return np.asarray(self.iso_.predict(raw), dtype=np.float64)
+        return np.asarray(self.iso_.predict(raw), dtype=np.float64), raw

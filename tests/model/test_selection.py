@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.selection import accepted_codes, best_sibling_scores, top_per_system
+from model.selection import accepted_codes, best_sibling_scores, score_order, top_per_system
 
 
 def test_top_per_system_keeps_order_and_limits_each_system() -> None:
@@ -22,6 +22,17 @@ def test_top_per_system_keeps_order_and_limits_each_system() -> None:
         ("HCPCS", "G2211"),
     ]
     assert [c[1] for c, _ in top_per_system(ranked, 5, ["CPT"])] == ["99214"]
+
+
+def test_score_order_breaks_calibrated_ties_by_the_raw_score() -> None:
+    # isotonic calibration maps raw 0.41, 0.44 and 0.47 to one step (0.3)
+    scores = np.array([0.3, 0.9, 0.3, 0.3, 0.1])
+    raw = np.array([0.41, 0.95, 0.47, 0.44, 0.02])
+    assert score_order(scores, raw).tolist() == [1, 2, 3, 0, 4]
+    # the calibrated score decides first: a raw score never lifts a code over a higher one
+    assert score_order(np.array([0.2, 0.5]), np.array([0.9, 0.1])).tolist() == [1, 0]
+    # equal on both: the candidate order stands
+    assert score_order(np.array([0.5, 0.5]), np.array([0.2, 0.2])).tolist() == [0, 1]
 
 
 def test_accepted_drops_the_lower_scored_code_of_an_excludes1_pair() -> None:

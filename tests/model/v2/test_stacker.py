@@ -44,6 +44,10 @@ def test_stacker_ranks_gold_first_and_scores_are_probabilities() -> None:
     p = ranker.predict(Xt)
     assert ((p >= 0) & (p <= 1)).all()
     assert p[yt == 1].mean() > p[yt == 0].mean() + 0.3
+    cal, raw = ranker.predict_with_raw(Xt)
+    assert np.array_equal(cal, p) and np.allclose(ranker.iso_.predict(raw), cal)
+    # the calibrated scores are a step function of the raw ones: ties the raw scores break
+    assert len(np.unique(cal)) < len(np.unique(raw))
 
 
 def test_stacker_fitted_before_the_linear_half_still_predicts() -> None:
