@@ -24,9 +24,11 @@ _TOKEN_RE = re.compile(
 _ALNUM_RE = re.compile(r"\b(?:[A-Za-z]+\d|\d+[A-Za-z])[A-Za-z0-9]*\b")
 #: Stages written in Roman numerals ("Stage IV CKD") read as the classification writes them.
 _ROMAN_STAGES = {"I": "1", "II": "2", "III": "3", "IIIA": "3a", "IIIB": "3b", "IV": "4", "V": "5"}
-#: An outline number opening a line ("5. CKD, stage 2", "2) Asthma"): a list position, not a
-#: quantity, so it is no token (it had read "5. CKD, stage 3a" as stage 5).
-_LIST_NUMBER = re.compile(r"(?m)^[ \t\-*•#>]*(\d{1,2})[.)][ \t]")
+#: An outline number opening a line ("5. CKD, stage 2", "2) Asthma") or a list run inline
+#: after a heading's colon or the previous item's full stop ("A/P: 1. HTN. 2. DM2 ..."): a list
+#: position, not a quantity, so it is no token (it had read "5. CKD, stage 3a" as stage 5, and
+#: "A/P: 1. DM2 without complications" as type 1 diabetes, E10.9).
+_LIST_NUMBER = re.compile(r"(?m)(?:^[ \t\-*•#>]*|[.:;][ \t]+)(\d{1,2})[.)][ \t]")
 _PART_SEP = re.compile(r"[/&]")
 
 #: Words with no discriminating value in code descriptions or notes. "without" is not one:

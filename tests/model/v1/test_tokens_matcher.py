@@ -393,6 +393,16 @@ def test_outline_numbers_are_no_tokens_and_stages_keep_their_letter() -> None:
     assert norms[-3:] == ["stage", "3", "done"]
 
 
+def test_inline_list_numbers_are_no_tokens() -> None:
+    text = "A/P: 1. DM2 without complications. 2) HTN; 3. CKD stage 3. Gravida 2. Took 1.5 mg"
+    norms = [(t.norm, text[t.start : t.end]) for t in tokenize(text)]
+    # "1." after the heading's colon and "2)" / "3." after an item's end are list positions
+    assert [n for n, raw in norms if raw in ("1", "2", "3")] == ["3", "2"]
+    assert norms[:3] == [("p", "P"), ("2", "DM2"), ("diabete", "DM2")]  # no "1": not type 1
+    assert ("3", "3") in norms and ("2", "2") in norms  # "stage 3.", "Gravida 2." are values
+    assert norms[-2:] == [("1.5", "1.5"), ("mg", "mg")]
+
+
 def test_roman_stage_numerals_read_as_digits() -> None:
     norms = [t.norm for t in tokenize("Stage IV CKD; CKD stage IIIb; IV fluids")]
     assert norms[:2] == ["stage", "4"]
