@@ -101,12 +101,14 @@ class SparseCodeClassifier:
             return self
         K = (X @ X.T).toarray().astype(np.float64)
         K[np.diag_indices_from(K)] += self.alpha
-        A = scipy.linalg.solve(K, Y - self.intercept_, assume_a="pos")
+        # float32 like X: a float64 right-hand side would make scipy copy X to float64 for
+        # every product below (half the time of this step)
+        A = scipy.linalg.solve(K, Y - self.intercept_, assume_a="pos").astype(np.float32)
         XT = X.T.tocsr()
         rows, cols, vals = [], [], []
         step = 256
         for lo in range(0, len(self.labels_), step):
-            W = np.asarray(XT @ A[:, lo : lo + step], dtype=np.float32)  # features × chunk
+            W = np.asarray(XT @ A[:, lo : lo + step])  # features × chunk, float32
             keep = min(self.keep_features, n_feat)
             for k in range(W.shape[1]):
                 w = W[:, k]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from model.parallel import fork_map
 from model.selection import accepted_codes, prefix_ids, score_order, top_per_system
 from model.suggestion import SuggestedCode, Suggestion
 from model.text.context import ContextAnalyzer
@@ -204,9 +205,11 @@ class V1Model:
         self.table_ = build_code_table(self.code_space_, self.descriptions_, set(em_codes()))
         self.context_ = ContextAnalyzer()
 
-        analyses = [
-            analyze(t, self.matcher_, self.context_) for t in progress(texts, "analysing notes", n)
-        ]
+        matcher, context = self.matcher_, self.context_
+        analyses = fork_map(
+            lambda i: analyze(texts[i], matcher, context), n, desc="analysing notes",
+            progress=progress,
+        )  # fmt: skip
         lap("analysis")
         label_idx = [{space[c] for c in labels} for labels in gold]
         fold_of = np.array([_stable_fold(k, self.folds, self.seed) for k in keys])
@@ -256,8 +259,8 @@ class V1Model:
 
         # Out-of-fold code statistics: a note's features never see its own labels.
         fold_stats = [stats_over(np.nonzero(fold_of != f)[0]) for f in range(self.folds)]
-        X_parts, y_parts, note_of, code_of = [], [], [], []
-        for i in progress(range(n), "candidate features", n):
+
+        def note_pairs(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             X, cands = self._features(
                 analyses[i],
                 settings[i],
@@ -270,10 +273,14 @@ class V1Model:
             if unknown_idx[i]:
                 known = np.array([c not in unknown_idx[i] for c in cands], dtype=bool)
                 X, y, code = X[known], y[known], code[known]
-            X_parts.append(X)
-            y_parts.append(y)
-            note_of.append(np.full(len(y), i))
-            code_of.append(code)
+            return X, y, code
+
+        pairs = fork_map(note_pairs, n, desc="candidate features", progress=progress)
+        X_parts = [X for X, _, _ in pairs]
+        y_parts = [y for _, y, _ in pairs]
+        note_of = [np.full(len(y), i) for i, (_, y, _) in enumerate(pairs)]
+        code_of = [code for _, _, code in pairs]
+        del pairs
         lap("features")
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
@@ -512,15 +519,19 @@ class V1Model:
             raise ValueError("calibrate_on needs at least one validation note")
         note_ages = list(ages) if ages is not None else [None] * n
         kinds = list(note_types) if note_types is not None else [None] * n
-        X_parts, y_parts, note_of, code_of = [], [], [], []
-        for i in progress(range(n), "calibrating on validation notes", n):
+
+        def note_pairs(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             _, X, cands, _, _ = self._served_features(texts[i], settings[i], note_ages[i], kinds[i])
             billable, _ = billable_labels(catalog, label_sets[i])
             gold = {self.code_index_[c] for c in billable if c in self.code_index_}
-            X_parts.append(X)
-            y_parts.append(np.array([c in gold for c in cands], dtype=np.int8))
-            note_of.append(np.full(len(cands), i))
-            code_of.append(np.asarray(cands, dtype=np.int64))
+            y = np.array([c in gold for c in cands], dtype=np.int8)
+            return X, y, np.asarray(cands, dtype=np.int64)
+
+        pairs = fork_map(note_pairs, n, desc="calibrating on validation notes", progress=progress)
+        X_parts = [X for X, _, _ in pairs]
+        y_parts = [y for _, y, _ in pairs]
+        note_of = [np.full(len(y), i) for i, (_, y, _) in enumerate(pairs)]
+        code_of = [code for _, _, code in pairs]
         X_all = np.vstack(X_parts)
         y_all = np.concatenate(y_parts)
         raw = self.ranker_.raw_scores(X_all)
