@@ -39,6 +39,11 @@ DEFAULT_V2_CONFIG: dict[str, Any] = {
     "stacker_iter": 150,
     "code_embeddings": "all",
     "refit_v1": True,
+    # the served network trains again on the stacking notes too, where the network's notes are
+    # at most `refit_network_max_notes` (CodiEsp train's 500: the second fine-tuning costs
+    # about 20 minutes; with 600 synthetic notes beside them it would cost the hour)
+    "refit_network": True,
+    "refit_network_max_notes": 600,
     # v1 reads as many synthetic notes as the default v1 model; the network reads the first
     # `max_network_synthetic` of them (its epochs are the time budget), CodiEsp notes always
     "max_synthetic_train": V1_CONFIG["max_synthetic_train"],
@@ -60,6 +65,7 @@ QUICK_V2_CONFIG: dict[str, Any] = {
     "max_chunks": 4,
     "code_embeddings": "lazy",
     "refit_v1": False,
+    "refit_network": False,
     "stacker_iter": 60,
     "max_synthetic_train": 300,
     "max_network_synthetic": 300,
@@ -71,7 +77,7 @@ QUICK_V2_CONFIG: dict[str, Any] = {
 _MODEL_KEYS = (
     "chunk_size", "max_chunks", "train_layers", "epochs", "batch_notes", "lr_head", "lr_encoder",
     "residual_dropout", "stack_share", "v1_candidates", "v2_candidates", "stacker_iter",
-    "code_embeddings", "refit_v1",
+    "code_embeddings", "refit_v1", "refit_network",
 )  # fmt: skip
 
 
@@ -131,6 +137,10 @@ def train_model_v2(
         seen_synthetic += synthetic
         network_mask.append(not synthetic or seen_synthetic <= cfg["max_network_synthetic"])
     network_mask += [False] * len(stack_notes)
+    # (held-out stacking notes are never refitted on in any case)
+    estimator.refit_network = bool(cfg["refit_network"]) and (
+        sum(network_mask) <= int(cfg["refit_network_max_notes"])
+    )
     v1_config = {**V1_CONFIG, **cfg["v1"]}
 
     def fit_inner_v1(rows: Sequence[int]) -> Any:

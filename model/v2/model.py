@@ -14,8 +14,12 @@ Fitting (`fit`):
    contested-sibling levels (as v1 fits its own) are fitted there.
    Where they are too few to certify a band for a system, the codes v1 marks `accepted` (v1's
    band is certified on all its training notes' out-of-fold scores) are v2's accepted codes.
-4. With `refit_v1` and hashed stacking notes, the served v1 model is refitted on every note (its
-   output is a calibrated probability, so the stacker's inputs keep their meaning).
+4. With hashed stacking notes, the served models then learn from the stacking notes too:
+   `refit_network` trains the served network again, from the pretrained encoder, on every note
+   the network may read, and `refit_v1` refits v1 on every note. The stacker learnt how far to
+   trust each model's score on a note that model never saw, which every served note is; its
+   inputs keep their meaning (v1's is a calibrated probability, the network's a logit over the
+   same code descriptions), and the scores behind them are better for the extra notes.
 
 Every code of v1's code space has a description embedding (computed once by the encoder before
 fine-tuning, stored as float16), so the head can score any v1 candidate, trained or not.
@@ -95,6 +99,7 @@ class V2Model:
         stacker_iter: int = 150,
         code_embeddings: str = "all",
         refit_v1: bool = True,
+        refit_network: bool = False,
         v1_params: dict[str, Any] | None = None,
         scoring: str = "stacked",
         seed: int = 0,
@@ -114,6 +119,7 @@ class V2Model:
         self.stacker_iter = stacker_iter
         self.code_embeddings = code_embeddings
         self.refit_v1 = refit_v1
+        self.refit_network = refit_network
         self.v1_params = v1_params
         # "stacked" (served) or "network": rank by the network alone, for ablations.
         self.scoring = scoring
@@ -213,20 +219,7 @@ class V2Model:
         v1_stack = new_v1(net_rows)
         lap("v1_network_notes")
 
-        counts: dict[Code, int] = {}
-        for i in network_rows:
-            for c in gold[i]:
-                counts[c] = counts.get(c, 0) + 1
-        self.trained_codes_: list[Code] = sorted(counts)
-        self.trained_index_ = {c: k for k, c in enumerate(self.trained_codes_)}
-        self.train_counts_ = {c: counts[c] for c in self.trained_codes_}
-        net = CodeNetwork.from_pretrained(
-            self.encoder_path or default_encoder_path(),
-            len(self.trained_codes_),
-            chunk_size=self.chunk_size,
-            max_chunks=self.max_chunks,
-            train_layers=self.train_layers,
-        )
+        net = self._new_network(gold, network_rows)
         space: dict[Code, int] = {}
         if self.code_embeddings == "all":
             for c in v1_stack.code_space_:
@@ -245,23 +238,11 @@ class V2Model:
         ]
         self.code_row_ = space
         self.code_emb_ = np.vstack(parts).astype(np.float16)
-        self.descriptions_ = {c: d for c, d in zip(codes, descriptions, strict=True) if c in counts}
-        self.network_ = net
+        all_descriptions = dict(zip(codes, descriptions, strict=True))
         lap("code_embeddings")
 
-        trained_emb = self._embeddings(self.trained_codes_)
-        self.network_stats_ = fit_network(
-            net,
-            subset(network_rows, texts),
-            [[self.trained_index_[c] for c in gold[i]] for i in network_rows],
-            trained_emb,
-            epochs=self.epochs,
-            batch_notes=self.batch_notes,
-            lr_head=self.lr_head,
-            lr_encoder=self.lr_encoder,
-            residual_dropout=self.residual_dropout,
-            seed=self.seed,
-            progress=progress,
+        self.network_stats_ = self._fit_network(
+            net, texts, gold, network_rows, all_descriptions, progress
         )
         lap("network")
 
@@ -281,6 +262,20 @@ class V2Model:
         self.ranker_.fit(X_all, y_all, np.concatenate(note_of), row_codes, row_sources)
         lap("stacker")
 
+        stack_time_network = {
+            "network_notes": int(len(network_rows)),
+            "trained_codes": len(self.trained_codes_),
+        }
+        if self.refit_network and not held_out:
+            # The served network trains on the stacking notes too (as the served v1 does): the
+            # stacker learnt how far to trust a network's score on a note it never saw, which is
+            # what every served note is; more notes make that score better, not other in kind.
+            network_rows = np.arange(n)[trains_network]
+            net = self._new_network(gold, network_rows)
+            self.network_refit_stats_ = self._fit_network(
+                net, texts, gold, network_rows, all_descriptions, progress
+            )
+            lap("network_all_notes")
         if self.refit_v1 and not held_out:
             self.v1_ = new_v1(np.arange(n))
             lap("v1_all_notes")
@@ -292,11 +287,13 @@ class V2Model:
             "notes": n,
             "v1_notes": int(len(net_rows)),
             "network_notes": int(len(network_rows)),
+            "stacking_network": stack_time_network,
             "stacking_held_out": held_out,
             "stacking_notes": int(len(stack_rows)),
             "trained_codes": len(self.trained_codes_),
             "embedded_codes": len(codes),
             "network": self.network_stats_,
+            "network_refit": getattr(self, "network_refit_stats_", None),
             "stacking_pairs": int(len(y_all)),
             "stacking_positive_pairs": int(y_all.sum()),
             "stacking_candidate_recall": float(y_all.sum() / max(1, positives)),
@@ -308,6 +305,50 @@ class V2Model:
             "v1": getattr(self.v1_, "training_stats_", {}),
         }
         return self
+
+    def _new_network(self, gold: Sequence[LabelSet], rows: npt.NDArray[np.int64]) -> CodeNetwork:
+        """A network with an untrained head over the gold codes of notes `rows`; sets the trained
+        code list, its index and its training counts."""
+        counts: dict[Code, int] = {}
+        for i in rows:
+            for c in gold[i]:
+                counts[c] = counts.get(c, 0) + 1
+        self.trained_codes_: list[Code] = sorted(counts)
+        self.trained_index_ = {c: k for k, c in enumerate(self.trained_codes_)}
+        self.train_counts_ = {c: counts[c] for c in self.trained_codes_}
+        return CodeNetwork.from_pretrained(
+            self.encoder_path or default_encoder_path(),
+            len(self.trained_codes_),
+            chunk_size=self.chunk_size,
+            max_chunks=self.max_chunks,
+            train_layers=self.train_layers,
+        )
+
+    def _fit_network(
+        self,
+        net: CodeNetwork,
+        texts: Sequence[str],
+        gold: Sequence[LabelSet],
+        rows: npt.NDArray[np.int64],
+        descriptions: dict[Code, str],
+        progress: Progress,
+    ) -> dict[str, Any]:
+        """Fine-tune `net` on notes `rows` (the codes of `_new_network`) and serve it."""
+        self.network_ = net
+        self.descriptions_ = {c: descriptions.get(c, "") for c in self.trained_codes_}
+        return fit_network(
+            net,
+            [texts[i] for i in rows],
+            [[self.trained_index_[c] for c in gold[i]] for i in rows],
+            self._embeddings(self.trained_codes_),
+            epochs=self.epochs,
+            batch_notes=self.batch_notes,
+            lr_head=self.lr_head,
+            lr_encoder=self.lr_encoder,
+            residual_dropout=self.residual_dropout,
+            seed=self.seed,
+            progress=progress,
+        )
 
     # ------------------------------------------------------------------ shared by fit/inference
     def _embeddings(

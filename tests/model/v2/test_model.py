@@ -279,3 +279,69 @@ def test_train_model_v2_stacks_on_held_out_notes_and_caps_the_network(
     suggestion = load_suggester(out).suggest(Note.create(NOTE, id="n1"), top_k=5)
     assert suggestion.codes
     assert {c.system for c in suggestion.codes} <= {"ICD-10-CM", "CPT", "HCPCS"}
+
+
+def test_v2_refit_network_trains_the_served_network_on_the_stacking_notes_too(
+    tiny_encoder_dir: Path, v2_corpus
+) -> None:  # type: ignore[no-untyped-def]
+    """With hashed stacking notes, `refit_network` fits the served network again on every note
+    the network may read (the stacking notes included); the stacker keeps the first network's
+    out-of-sample scores. Held-out stacking notes are never trained on."""
+    from model.codesets import get_catalog
+
+    notes = v2_corpus[:70]
+    columns = (
+        [n.text for n in notes],
+        [n.meta.get("setting") for n in notes],
+        [{(c.system, c.code) for c in n.codes} for n in notes],
+    )
+    network = [i != 5 for i in range(len(notes))]  # note 5 trains v1 only
+
+    def fit(**kwargs):  # type: ignore[no-untyped-def]
+        model = V2Model(
+            encoder_path=str(tiny_encoder_dir), chunk_size=64, max_chunks=4, train_layers=0,
+            epochs=1, code_embeddings="lazy", stacker_iter=10, seed=1, refit_v1=False,
+            stack_share=0.3, refit_network=True, v1_params={"folds": 2, "ranker_iter": 10},
+        )  # fmt: skip
+        return model.fit(*columns, catalog=get_catalog(), note_keys=[n.id for n in notes], **kwargs)
+
+    model = fit(network_mask=network)
+    stats = model.training_stats_
+    first = stats["stacking_network"]
+    assert first["network_notes"] == stats["network"]["notes"] < 69
+    assert stats["network_notes"] == stats["network_refit"]["notes"] == 69  # the served one
+    assert "network_all_notes" in stats["timings_s"]
+    all_codes = {c for i, labels in enumerate(columns[2]) if network[i] for c in labels}
+    assert set(model.trained_codes_) <= all_codes
+    assert len(model.trained_codes_) == stats["trained_codes"] > first["trained_codes"]
+    assert model.network_.head.n_trained == len(model.trained_codes_)
+    assert set(model.descriptions_) == set(model.trained_codes_)
+    out = model.suggest_note(Note.create(NOTE, id="n1"), model_version="t", top_k=5)
+    assert out.codes and all(c.evidence for c in out.codes)
+
+    held_out = fit(stack_mask=[i >= 50 for i in range(len(notes))])
+    assert held_out.training_stats_["network_refit"] is None
+    assert held_out.training_stats_["network_notes"] == 50
+
+
+def test_train_model_v2_refits_the_network_only_within_its_note_budget(
+    tiny_encoder_dir: Path, synthetic_corpus_dir: Path, tmp_path: Path
+) -> None:
+    """`refit_network_max_notes` bounds the second fine-tuning: over it, the served network is
+    the one the stacker was fitted with."""
+    from evaluation.datasets import load_synthetic
+    from training.train_v2 import resolve_config, train_model_v2
+
+    train = load_synthetic(synthetic_corpus_dir, split="train")[:40]
+    cfg = resolve_config(
+        quick=True,
+        overrides={
+            "encoder_path": str(tiny_encoder_dir), "chunk_size": 64, "epochs": 1,
+            "stacker_iter": 10, "stack_share": 0.3, "refit_network": True,
+            "refit_network_max_notes": 39,
+        },
+    )  # fmt: skip
+    out = train_model_v2(train, tmp_path / "m", seed=2, config=cfg, progress=False)
+    stats = read_manifest(out)["training"]["stats"]
+    assert stats["network_refit"] is None
+    assert stats["network_notes"] == stats["network"]["notes"] < 40
