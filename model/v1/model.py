@@ -62,6 +62,19 @@ Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 LabelSet = set[tuple[str, str]]
 
 
+def _stack_pairs(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each note's (feature rows, labels, candidate codes), in note order, stacked into one
+    pair table: (X, y, each pair's note index, each pair's code index)."""
+    return (
+        np.vstack([X for X, _, _ in pairs]),
+        np.concatenate([y for _, y, _ in pairs]),
+        np.concatenate([np.full(len(y), i) for i, (_, y, _) in enumerate(pairs)]),
+        np.concatenate([code for _, _, code in pairs]),
+    )
+
+
 def _no_progress(it: Iterable[Any], desc: str, total: int) -> Iterable[Any]:
     return it
 
@@ -275,20 +288,11 @@ class V1Model:
                 X, y, code = X[known], y[known], code[known]
             return X, y, code
 
-        pairs = fork_map(note_pairs, n, desc="candidate features", progress=progress)
-        X_parts = [X for X, _, _ in pairs]
-        y_parts = [y for _, y, _ in pairs]
-        note_of = [np.full(len(y), i) for i, (_, y, _) in enumerate(pairs)]
-        code_of = [code for _, _, code in pairs]
-        del pairs
-        lap("features")
-        X_all = np.vstack(X_parts)
-        y_all = np.concatenate(y_parts)
-        notes_all = np.concatenate(note_of)
-        codes_all = np.concatenate(code_of)
-        self.candidate_recall_ = float(
-            sum(int(y.sum()) for y in y_parts) / max(1, sum(len(s) for s in label_idx))
+        X_all, y_all, notes_all, codes_all = _stack_pairs(
+            fork_map(note_pairs, n, desc="candidate features", progress=progress)
         )
+        lap("features")
+        self.candidate_recall_ = float(int(y_all.sum()) / max(1, sum(len(s) for s in label_idx)))
         self.ranker_ = CalibratedRanker(
             max_iter=self.ranker_iter,
             accept_precision=self.accept_precision,
@@ -527,16 +531,12 @@ class V1Model:
             y = np.array([c in gold for c in cands], dtype=np.int8)
             return X, y, np.asarray(cands, dtype=np.int64)
 
-        pairs = fork_map(note_pairs, n, desc="calibrating on validation notes", progress=progress)
-        X_parts = [X for X, _, _ in pairs]
-        y_parts = [y for _, y, _ in pairs]
-        note_of = [np.full(len(y), i) for i, (_, y, _) in enumerate(pairs)]
-        code_of = [code for _, _, code in pairs]
-        X_all = np.vstack(X_parts)
-        y_all = np.concatenate(y_parts)
+        X_all, y_all, notes_all, codes_all = _stack_pairs(
+            fork_map(note_pairs, n, desc="calibrating on validation notes", progress=progress)
+        )
         raw = self.ranker_.raw_scores(X_all)
         self.ranker_.calibrate_scores(raw, y_all, X_all)
-        self._fit_contested(raw, y_all, np.concatenate(note_of), np.concatenate(code_of))
+        self._fit_contested(raw, y_all, notes_all, codes_all)
         self.training_stats_["calibration"] = {
             "source": "validation notes",
             "notes": n,
