@@ -241,14 +241,25 @@ def test_em_absent_without_documentation() -> None:
 
 
 def test_accept_threshold_reaches_target_precision() -> None:
-    # 120 correct codes above 0.9, then a band of mixed quality.
-    scores = np.r_[np.linspace(0.99, 0.91, 120), np.linspace(0.85, 0.1, 60)]
+    # 120 correct codes scoring 0.96 or more, then a band of mixed quality.
+    scores = np.r_[np.linspace(0.99, 0.96, 120), np.linspace(0.85, 0.1, 60)]
     y = np.r_[np.ones(120, int), np.tile([1, 0], 30)]
     t, f1, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
     band = scores >= acc
-    assert acc <= 0.91 and n == band.sum() >= 120
+    assert acc == pytest.approx(0.96) and n == band.sum() == 120
     assert prec == pytest.approx(y[band].mean()) and prec >= 0.95
     assert 0 < f1 <= 1 and t in scores
+
+
+def test_accept_threshold_stops_at_the_first_level_below_the_target() -> None:
+    # Isotonic levels: 300 pairs at 0.99 (297 right), then 20 at 0.90 (18 right). The band
+    # down to 0.90 is 0.984 precise, its Wilson bound 0.966, but the 0.90 level's own
+    # validation precision is 0.90: its codes are not accepted.
+    scores = np.r_[np.full(300, 0.99), np.full(20, 0.90), np.full(100, 0.5)]
+    y = np.r_[np.ones(297, int), np.zeros(3, int), np.ones(18, int), np.zeros(2, int),
+              np.tile([1, 0], 50)]  # fmt: skip
+    _, _, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
+    assert acc == pytest.approx(0.99) and n == 300 and prec == pytest.approx(0.99)
 
 
 def test_accept_threshold_needs_more_than_a_lucky_handful() -> None:
