@@ -3,6 +3,7 @@ v1 model fitted with workers is the model fitted without them."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -14,7 +15,18 @@ from model.parallel import fork_map, worker_count
 
 def test_results_come_back_in_input_order_from_worker_processes() -> None:
     data = list(range(300))
-    pids = fork_map(lambda i: os.getpid(), 300, workers=2)
+    # Each worker's first item waits until the other worker has one too: on a busy machine one
+    # worker could otherwise take every chunk before the other starts.
+    both = multiprocessing.get_context("fork").Barrier(2)
+    started: list[bool] = []  # forked: each worker has its own copy
+
+    def pid(i: int) -> int:
+        if not started:
+            started.append(True)
+            both.wait(timeout=60)
+        return os.getpid()
+
+    pids = fork_map(pid, 300, workers=2)
     out = fork_map(lambda i: data[i] * 3, 300, workers=2)
     assert out == [3 * i for i in range(300)]
     assert os.getpid() not in pids  # the work really ran elsewhere
