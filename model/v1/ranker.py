@@ -126,7 +126,10 @@ def fit_calibration(
     certified on each source's pairs as well as on all of them, and the strictest threshold
     wins. A band certified on pooled pairs is certified for the corpus that dominates them:
     trained on CodiEsp train and the larger synthetic corpus, v1's pooled band was 0.778
-    precise on CodiEsp dev. A source counts for a system where it holds at
+    precise on CodiEsp dev. Each source's band and levels are found on its own calibration
+    (isotonic on its pairs alone, `_source_threshold`): the pooled levels are the dominant
+    corpus's precision (a level calibrated 0.989 held CodiEsp pairs 0.952 right out of fold and
+    0.848 right on dev). A source counts for a system where it holds at
     least `min_support` positives of it (CodiEsp has no CPT codes; a handful of site notes
     can neither certify nor refute a band); one that counts but certifies no band leaves the
     system with none."""
@@ -147,7 +150,7 @@ def fit_calibration(
                 positives = int(y[m].sum())
                 if positives < min_support:
                     continue
-                acc_s = _thresholds(cal[m], y[m], accept_precision, min_support)[2]
+                acc_s = _source_threshold(raw[m], y[m], cal[m], accept_precision, min_support)
                 per_source[str(src)] = {"pairs": float(m.sum()), "positives": float(positives),
                                         "accept_threshold": acc_s}  # fmt: skip
                 acc = max(acc, acc_s)
@@ -177,8 +180,10 @@ def fit_calibration(
 def _thresholds(
     scores: np.ndarray, y: np.ndarray, accept_precision: float, min_support: int
 ) -> tuple[float, float, float, float, int]:
-    """F1-optimal threshold and the lowest score, itself at least the target, whose band
-    (score >= t) has precision >= target.
+    """F1-optimal threshold and the accept threshold: the lowest score t such that the band
+    (score >= t) and the level at its bottom (the pairs scoring exactly t) are each shown, by
+    the one-sided 95% Wilson lower bound of their precision, to be at least the target, with
+    at least `min_support` pairs in the band.
 
     Returns (threshold, best_f1, accept_threshold, accept_precision_seen, accepted_count). With no
     qualifying band the accept threshold is 1.01 (nothing accepted).
@@ -198,21 +203,62 @@ def _thresholds(
     best = int(np.argmax(np.where(distinct, f1, -1)))
     threshold = float(s[best])
     acc, acc_prec, acc_n = 1.01, 0.0, 0
-    # Conservative: the one-sided 95% Wilson lower bound of the band's precision must reach
-    # the target, so a small validation band cannot earn `accepted` by luck.
-    z = 1.645
-    centre = precision + z * z / (2 * k)
-    margin = z * np.sqrt(precision * (1 - precision) / k + z * z / (4 * k * k))
-    lower = (centre - margin) / (1 + z * z / k)
-    # And the code's own band must reach it: under isotonic calibration a score is the
+    # Conservative: the band's Wilson bound must reach the target, so a small validation band
+    # cannot earn `accepted` by luck.
+    band_ok = wilson_lower(precision, k) >= accept_precision
+    # And so must the bound of the code's own level: under isotonic calibration a score is the
     # validation precision of its level, and a band certified on average can end in a level
-    # below the target (CodiEsp train's out-of-fold band: 0.973 above 0.938, whose level
-    # was 19 of 21 right on dev).
-    ok = distinct & (lower >= accept_precision) & (k >= min_support) & (s >= accept_precision)
+    # below the target (CodiEsp train's out-of-fold band: 0.973 above 0.938, whose level was 19
+    # of 21 right on dev). A level's point estimate is optimistic where isotonic regression
+    # chose its edges on the same pairs: CodiEsp's levels calibrated 0.959 and 0.982 were 0.931
+    # and 0.967 precise on dev; their bounds were 0.937 and 0.955.
+    ends = np.nonzero(distinct)[0]
+    starts = np.r_[0, ends[:-1] + 1]
+    level_n = ends - starts + 1
+    level_tp = tp[ends] - np.r_[0, tp[ends[:-1]]]
+    level_ok = np.zeros(len(s), dtype=bool)
+    level_ok[ends] = wilson_lower(level_tp / level_n, level_n) >= accept_precision
+    ok = distinct & band_ok & level_ok & (k >= min_support) & (s >= accept_precision)
     if ok.any():
         last = int(np.nonzero(ok)[0].max())
         acc, acc_prec, acc_n = float(s[last]), float(precision[last]), int(k[last])
     return threshold, float(f1[best]), acc, acc_prec, acc_n
+
+
+def wilson_lower(precision: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.ndarray:
+    """One-sided Wilson score lower bound (95% for the default z) of proportions `precision`
+    observed on `n` trials each."""
+    centre = precision + z * z / (2 * n)
+    margin = z * np.sqrt(precision * (1 - precision) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
+
+
+def _source_threshold(
+    raw: np.ndarray,
+    y: np.ndarray,
+    pooled: np.ndarray,
+    accept_precision: float,
+    min_support: int,
+) -> float:
+    """One source's accept threshold on the pooled calibrated scale (`pooled`: its pairs'
+    pooled calibrated scores; `raw`, `y`: their raw scores and labels). Its band and levels are
+    found on an isotonic calibration of its own pairs, which gives a raw-score floor; the
+    threshold is the lowest pooled level from the one holding that floor up whose band, on this
+    source's pairs, still has a Wilson bound at the target (a pooled level can reach below the
+    floor). 1.01 where the source certifies no band."""
+    own = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+    cal = own.predict(raw)
+    acc = _thresholds(cal, y, accept_precision, min_support)[2]
+    if acc > 1.0:
+        return 1.01
+    floor = float(raw[cal >= acc].min())
+    start = float(pooled[raw >= floor].min())
+    for level in np.unique(pooled[pooled >= start]):
+        band = pooled >= level
+        n = int(band.sum())
+        if n >= min_support and wilson_lower(y[band].mean(), n) >= accept_precision:
+            return float(level)
+    return 1.01
 
 
 #: Sibling scores tried for the contested rule, lowest first.

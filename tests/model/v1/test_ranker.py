@@ -64,7 +64,7 @@ def test_the_strictest_source_sets_the_threshold_and_its_band_holds_there() -> N
     )
     _, _, pooled, _ = _accept(raw, y, systems, None)
     iso, _, strict, validation = _accept(raw, y, systems, sources)
-    assert pooled["ICD-10-CM"] < strict["ICD-10-CM"] < 1.0
+    assert pooled["ICD-10-CM"] < strict["ICD-10-CM"] <= 1.0
     cal = iso.predict(raw)
     codiesp_band = (sources == "codiesp") & (cal >= strict["ICD-10-CM"])
     assert codiesp_band.sum() >= 200 and y[codiesp_band].mean() >= 0.95
@@ -74,6 +74,35 @@ def test_the_strictest_source_sets_the_threshold_and_its_band_holds_there() -> N
     band = cal >= strict["ICD-10-CM"]
     assert validation["ICD-10-CM"]["accepted_pairs"] == band.sum()
     assert validation["ICD-10-CM"]["accept_precision"] == pytest.approx(y[band].mean())
+
+
+def test_each_source_is_held_to_its_own_levels_not_the_pooled_ones() -> None:
+    # CodiEsp: 1,000 right codes scored 0.9-1.0, then 100 scored 0.8-0.89 of which 9 in 10 are
+    # right. Pooled with 5,000 right synthetic codes, those 100 sit in a level calibrated 0.997,
+    # and CodiEsp's band down to it is 0.991 precise: certified on the pooled levels. CodiEsp's
+    # own calibration puts them in a level of 0.90, below the target.
+    raw, y, systems, sources = _join(
+        _pairs(5000, 0, 5000, ICD, "synthetic", 0.5, 1.0),
+        _pairs(1000, 0, 0, ICD, "codiesp", 0.9, 1.0),
+        _pairs(100, 10, 0, ICD, "codiesp", 0.8, 0.89),
+    )
+    _, _, pooled, _ = _accept(raw, y, systems, None)
+    iso, _, strict, validation = _accept(raw, y, systems, sources)
+    cal = iso.predict(raw)
+    codiesp = sources == "codiesp"
+    weak = codiesp & (raw < 0.895)
+    assert weak.sum() == 100 and y[weak].mean() == pytest.approx(0.9)
+    # The pooled band takes all 100; CodiEsp's own levels keep them out, but for the few
+    # that share the top pooled level with codes above the floor.
+    assert (weak & (cal >= pooled["ICD-10-CM"])).sum() == 100
+    assert pooled["ICD-10-CM"] < strict["ICD-10-CM"]
+    band = codiesp & (cal >= strict["ICD-10-CM"])
+    assert (band & weak).sum() < 20 and y[band].mean() >= 0.95 and band.sum() >= 1000
+    row = validation["ICD-10-CM"]["sources"]["codiesp"]
+    assert row["accept_threshold"] == strict["ICD-10-CM"]
+    assert row["accepted_pairs"] == band.sum()
+    synthetic = validation["ICD-10-CM"]["sources"]["synthetic"]
+    assert synthetic["accept_threshold"] < row["accept_threshold"]
 
 
 def test_a_source_without_enough_positives_of_a_system_does_not_count_for_it() -> None:

@@ -241,14 +241,39 @@ def test_em_absent_without_documentation() -> None:
 
 
 def test_accept_threshold_reaches_target_precision() -> None:
-    # 120 correct codes scoring 0.96 or more, then a band of mixed quality.
-    scores = np.r_[np.linspace(0.99, 0.96, 120), np.linspace(0.85, 0.1, 60)]
+    # Isotonic levels: 60 right codes at 0.99 and 60 at 0.97, then a band of mixed quality.
+    scores = np.r_[np.full(60, 0.99), np.full(60, 0.97), np.linspace(0.85, 0.1, 60)]
     y = np.r_[np.ones(120, int), np.tile([1, 0], 30)]
     t, f1, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
     band = scores >= acc
-    assert acc == pytest.approx(0.96) and n == band.sum() == 120
+    assert acc == pytest.approx(0.97) and n == band.sum() == 120
     assert prec == pytest.approx(y[band].mean()) and prec >= 0.95
     assert 0 < f1 <= 1 and t in scores
+
+
+def test_a_level_is_accepted_only_where_its_own_bound_reaches_the_target() -> None:
+    # 400 pairs at 0.99 (all right), then 100 at 0.96 (96 right). The band down to 0.96 is
+    # 0.992 precise (Wilson bound 0.982) and the level's own precision 0.96 is above the
+    # target, but 96 of 100 bounds it only at 0.914: those codes are not accepted.
+    scores = np.r_[np.full(400, 0.99), np.full(100, 0.96), np.full(100, 0.3)]
+    y = np.r_[np.ones(496, int), np.zeros(4, int), np.tile([1, 0], 50)]
+    _, _, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
+    assert acc == pytest.approx(0.99) and n == 400 and prec == 1.0
+    # With ten times the evidence, 960 of 1,000 is still bounded at 0.949: not accepted;
+    # 980 of 1,000 (calibrated 0.98) is bounded at 0.971: accepted.
+    for right, level, accepted in ((960, 0.96, False), (980, 0.98, True)):
+        scores = np.r_[np.full(400, 0.99), np.full(1000, level), np.full(100, 0.3)]
+        y = np.r_[np.ones(400 + right, int), np.zeros(1000 - right, int), np.tile([1, 0], 50)]
+        _, _, acc, _, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
+        assert (acc, n) == ((pytest.approx(level), 1400) if accepted else (0.99, 400))
+
+
+def test_a_small_top_level_does_not_stop_the_band_below_it() -> None:
+    # 10 right codes at 1.0 (too few to bound anything) above 500 at 0.98, 490 right.
+    scores = np.r_[np.full(10, 1.0), np.full(500, 0.98), np.full(50, 0.2)]
+    y = np.r_[np.ones(500, int), np.zeros(10, int), np.zeros(50, int)]
+    _, _, acc, prec, n = _thresholds(scores, y, accept_precision=0.95, min_support=20)
+    assert acc == pytest.approx(0.98) and n == 510 and prec == pytest.approx(500 / 510)
 
 
 def test_accept_threshold_stops_at_the_first_level_below_the_target() -> None:
