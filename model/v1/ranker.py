@@ -122,12 +122,16 @@ def fit_calibration(
     """Isotonic calibration of out-of-sample raw scores, then per system (`systems`: ids as in
     `SYSTEM_IDS`) the F1 threshold, the accept threshold and a validation summary.
 
+    One calibration serves every system, so its levels are cut where the largest system's
+    precision changes; each system's band and levels are found on an isotonic fit to its own
+    pairs (`_own_accept_threshold`) and mapped onto the served scale.
+
     `sources` (each pair's corpus): where the pairs come from more than one, the band must be
     certified on each source's pairs as well as on all of them, and the strictest threshold
     wins. A band certified on pooled pairs is certified for the corpus that dominates them:
     trained on CodiEsp train and the larger synthetic corpus, v1's pooled band was 0.778
     precise on CodiEsp dev. Each source's band and levels are found on its own calibration
-    (isotonic on its pairs alone, `_source_threshold`): the pooled levels are the dominant
+    (isotonic on its pairs alone): the pooled levels are the dominant
     corpus's precision (a level calibrated 0.989 held CodiEsp pairs 0.952 right out of fold and
     0.848 right on dev). A source counts for a system where it holds at
     least `min_support` positives of it (CodiEsp has no CPT codes; a handful of site notes
@@ -141,7 +145,8 @@ def fit_calibration(
     names = np.unique(sources) if sources is not None else np.zeros(0)
     for name, sid in SYSTEM_IDS.items():
         mask = systems == sid
-        t, f1, acc, acc_prec, acc_n = _thresholds(cal[mask], y[mask], accept_precision, min_support)
+        t, f1 = _thresholds(cal[mask], y[mask], accept_precision, min_support)[:2]
+        acc = _own_accept_threshold(raw[mask], y[mask], cal[mask], accept_precision, min_support)
         per_source: dict[str, dict[str, float]] = {}
         if len(names) > 1:
             assert sources is not None
@@ -150,17 +155,17 @@ def fit_calibration(
                 positives = int(y[m].sum())
                 if positives < min_support:
                     continue
-                acc_s = _source_threshold(raw[m], y[m], cal[m], accept_precision, min_support)
+                acc_s = _own_accept_threshold(raw[m], y[m], cal[m], accept_precision, min_support)
                 per_source[str(src)] = {"pairs": float(m.sum()), "positives": float(positives),
                                         "accept_threshold": acc_s}  # fmt: skip
                 acc = max(acc, acc_s)
-            band = mask & (cal >= acc)
-            acc_n = int(band.sum())
-            acc_prec = float(y[band].mean()) if acc_n else 0.0
-            for src, row in per_source.items():
-                in_band = band & (sources == src)
-                row["accepted_pairs"] = float(in_band.sum())
-                row["accept_precision"] = float(y[in_band].mean()) if in_band.any() else 0.0
+        band = mask & (cal >= acc)
+        acc_n = int(band.sum())
+        acc_prec = float(y[band].mean()) if acc_n else 0.0
+        for src, row in per_source.items():
+            in_band = band & (sources == src)
+            row["accepted_pairs"] = float(in_band.sum())
+            row["accept_precision"] = float(y[in_band].mean()) if in_band.any() else 0.0
         thresholds[name] = t
         accept_thresholds[name] = acc
         validation[name] = {
@@ -233,26 +238,30 @@ def wilson_lower(precision: np.ndarray, n: np.ndarray, z: float = 1.645) -> np.n
     return (centre - margin) / (1 + z * z / n)
 
 
-def _source_threshold(
+def _own_accept_threshold(
     raw: np.ndarray,
     y: np.ndarray,
     pooled: np.ndarray,
     accept_precision: float,
     min_support: int,
 ) -> float:
-    """One source's accept threshold on the pooled calibrated scale (`pooled`: its pairs'
-    pooled calibrated scores; `raw`, `y`: their raw scores and labels). Its band and levels are
-    found on an isotonic calibration of its own pairs, which gives a raw-score floor; the
-    threshold is the lowest pooled level from the one holding that floor up whose band, on this
-    source's pairs, still has a Wilson bound at the target (a pooled level can reach below the
-    floor). 1.01 where the source certifies no band."""
+    """The accept threshold, on the served (pooled) calibrated scale, of one group of pairs (a
+    system's, or a system's from one corpus): `raw`, `y` their raw scores and labels, `pooled`
+    their served scores. The band and its levels are found on an isotonic calibration of the
+    group's own pairs (`_thresholds`), which gives a raw-score floor; the threshold is the
+    lowest served level, at least the target and from the one holding that floor up, whose
+    band still has a Wilson bound at the target on the group's pairs (a served level can
+    reach below the floor). 1.01 where the group certifies no band."""
+    if not y.any():
+        return 1.01
     own = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
     cal = own.predict(raw)
     acc = _thresholds(cal, y, accept_precision, min_support)[2]
     if acc > 1.0:
         return 1.01
     floor = float(raw[cal >= acc].min())
-    start = float(pooled[raw >= floor].min())
+    # An accepted code's score (its pooled level) reaches the target as well.
+    start = max(float(pooled[raw >= floor].min()), accept_precision)
     for level in np.unique(pooled[pooled >= start]):
         band = pooled >= level
         n = int(band.sum())

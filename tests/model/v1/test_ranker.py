@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.v1.features import SYSTEM_IDS
-from model.v1.ranker import fit_calibration
+from model.v1.ranker import fit_calibration, wilson_lower
 
 ICD, CPT = SYSTEM_IDS["ICD-10-CM"], SYSTEM_IDS["CPT"]
 
@@ -103,6 +103,28 @@ def test_each_source_is_held_to_its_own_levels_not_the_pooled_ones() -> None:
     assert row["accepted_pairs"] == band.sum()
     synthetic = validation["ICD-10-CM"]["sources"]["synthetic"]
     assert synthetic["accept_threshold"] < row["accept_threshold"]
+
+
+def test_a_systems_levels_come_from_its_own_pairs_not_the_blocks_it_shares() -> None:
+    # One isotonic calibration serves every system, so its levels are cut by the larger one:
+    # 300 CPT codes, all right, scored 0.8-1.0 among 5,000 ICD-10-CM codes 85-95% right fall
+    # into pooled levels holding at most 43 CPT codes each, too few for any one level's Wilson
+    # bound to reach 0.95. On CPT's own calibration they are a single level.
+    rng = np.random.default_rng(0)
+    raw_icd = rng.uniform(0.5, 1.0, 5000)
+    y_icd = (rng.uniform(size=5000) < 0.85 + 0.2 * (raw_icd - 0.5)).astype(np.int8)
+    raw = np.r_[raw_icd, rng.uniform(0.8, 1.0, 300), rng.uniform(0.0, 0.3, 300)]
+    y = np.r_[y_icd, np.ones(300, np.int8), np.zeros(300, np.int8)]
+    systems = np.r_[np.full(5000, ICD), np.full(600, CPT)]
+    iso, _, accept, validation = _accept(raw, y, systems, None)
+    cal = iso.predict(raw)
+    cpt = systems == CPT
+    levels = [int((cpt & (cal == v)).sum()) for v in np.unique(cal[cpt]) if v >= 0.95]
+    assert max(levels) < 50 and wilson_lower(np.float64(1.0), np.float64(max(levels))) < 0.95
+    band = cpt & (cal >= accept["CPT"])
+    # Accepted codes still score at least the target themselves.
+    assert 0.95 <= accept["CPT"] < 1.0 and band.sum() == sum(levels) and y[band].all()
+    assert validation["CPT"]["accepted_pairs"] == band.sum()
 
 
 def test_a_source_without_enough_positives_of_a_system_does_not_count_for_it() -> None:
