@@ -1,7 +1,7 @@
 """The ensemble: gradient-boosted trees and a logistic regression over v1's calibrated output and
 the v2 network's scores, fitted on notes neither the network nor the v1 model it stacks saw, their
 probabilities averaged, then isotonic calibration, per-system F1 thresholds and the `accepted`
-band (Wilson lower bound and no level below the target, as in v1).
+band (Wilson bounds of the band and of its lowest level, on each system's own levels, as in v1).
 
 Why both: the stacking notes are few (124 on CodiEsp train), and on CodiEsp dev the linear model
 ranked better than the trees alone (exact-code MAP 0.498 against 0.493, the average 0.499, same
