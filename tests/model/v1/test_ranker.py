@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,16 @@ def _accept(raw: np.ndarray, y: np.ndarray, systems: np.ndarray, sources: np.nda
     return fit_calibration(raw, y, systems, 0.95, 20, sources)
 
 
+def _pooled_and_per_source(*parts: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
+    """ICD-10-CM pairs joined from `parts`: (raw, y, sources, calibrated scores, the pooled
+    accept threshold, the per-source one, the per-source validation summary)."""
+    raw, y, systems, sources = _join(*parts)
+    pooled = _accept(raw, y, systems, None)[2]["ICD-10-CM"]
+    iso, _, strict, validation = _accept(raw, y, systems, sources)
+    cal = iso.predict(raw)
+    return raw, y, sources, cal, pooled, strict["ICD-10-CM"], validation["ICD-10-CM"]
+
+
 def test_a_band_certified_on_pooled_pairs_must_also_hold_on_each_source() -> None:
     # "synthetic": 1,000 right codes above 0.5; "codiesp": 99 codes in the same scores, 2 in 3
     # right. Pooled, the band is 97% right and certified; on CodiEsp's pairs it never is.
@@ -57,23 +69,20 @@ def test_a_band_certified_on_pooled_pairs_must_also_hold_on_each_source() -> Non
 def test_the_strictest_source_sets_the_threshold_and_its_band_holds_there() -> None:
     # CodiEsp's codes are all right above 0.85 and 2 in 3 right below: its band starts higher.
     # Pooled with five times as many synthetic pairs, every calibrated level stays above 0.95.
-    raw, y, systems, sources = _join(
+    raw, y, sources, cal, pooled, strict, summary = _pooled_and_per_source(
         _pairs(5000, 0, 5000, ICD, "synthetic", 0.5, 1.0),
         _pairs(200, 0, 0, ICD, "codiesp", 0.85, 1.0),
         _pairs(200, 3, 200, ICD, "codiesp", 0.5, 0.84),
     )
-    _, _, pooled, _ = _accept(raw, y, systems, None)
-    iso, _, strict, validation = _accept(raw, y, systems, sources)
-    assert pooled["ICD-10-CM"] < strict["ICD-10-CM"] <= 1.0
-    cal = iso.predict(raw)
-    codiesp_band = (sources == "codiesp") & (cal >= strict["ICD-10-CM"])
+    assert pooled < strict <= 1.0
+    codiesp_band = (sources == "codiesp") & (cal >= strict)
     assert codiesp_band.sum() >= 200 and y[codiesp_band].mean() >= 0.95
-    row = validation["ICD-10-CM"]["sources"]["codiesp"]
+    row = summary["sources"]["codiesp"]
     assert row["accepted_pairs"] == codiesp_band.sum()
     assert row["accept_precision"] == pytest.approx(y[codiesp_band].mean())
-    band = cal >= strict["ICD-10-CM"]
-    assert validation["ICD-10-CM"]["accepted_pairs"] == band.sum()
-    assert validation["ICD-10-CM"]["accept_precision"] == pytest.approx(y[band].mean())
+    band = cal >= strict
+    assert summary["accepted_pairs"] == band.sum()
+    assert summary["accept_precision"] == pytest.approx(y[band].mean())
 
 
 def test_each_source_is_held_to_its_own_levels_not_the_pooled_ones() -> None:
@@ -81,28 +90,24 @@ def test_each_source_is_held_to_its_own_levels_not_the_pooled_ones() -> None:
     # right. Pooled with 5,000 right synthetic codes, those 100 sit in a level calibrated 0.997,
     # and CodiEsp's band down to it is 0.991 precise: certified on the pooled levels. CodiEsp's
     # own calibration puts them in a level of 0.90, below the target.
-    raw, y, systems, sources = _join(
+    raw, y, sources, cal, pooled, strict, summary = _pooled_and_per_source(
         _pairs(5000, 0, 5000, ICD, "synthetic", 0.5, 1.0),
         _pairs(1000, 0, 0, ICD, "codiesp", 0.9, 1.0),
         _pairs(100, 10, 0, ICD, "codiesp", 0.8, 0.89),
     )
-    _, _, pooled, _ = _accept(raw, y, systems, None)
-    iso, _, strict, validation = _accept(raw, y, systems, sources)
-    cal = iso.predict(raw)
     codiesp = sources == "codiesp"
     weak = codiesp & (raw < 0.895)
     assert weak.sum() == 100 and y[weak].mean() == pytest.approx(0.9)
     # The pooled band takes all 100; CodiEsp's own levels keep them out, but for the few
     # that share the top pooled level with codes above the floor.
-    assert (weak & (cal >= pooled["ICD-10-CM"])).sum() == 100
-    assert pooled["ICD-10-CM"] < strict["ICD-10-CM"]
-    band = codiesp & (cal >= strict["ICD-10-CM"])
+    assert (weak & (cal >= pooled)).sum() == 100
+    assert pooled < strict
+    band = codiesp & (cal >= strict)
     assert (band & weak).sum() < 20 and y[band].mean() >= 0.95 and band.sum() >= 1000
-    row = validation["ICD-10-CM"]["sources"]["codiesp"]
-    assert row["accept_threshold"] == strict["ICD-10-CM"]
+    row = summary["sources"]["codiesp"]
+    assert row["accept_threshold"] == strict
     assert row["accepted_pairs"] == band.sum()
-    synthetic = validation["ICD-10-CM"]["sources"]["synthetic"]
-    assert synthetic["accept_threshold"] < row["accept_threshold"]
+    assert summary["sources"]["synthetic"]["accept_threshold"] < row["accept_threshold"]
 
 
 def test_a_systems_levels_come_from_its_own_pairs_not_the_blocks_it_shares() -> None:
