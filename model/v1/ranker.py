@@ -131,12 +131,11 @@ def fit_calibration(
     wins. A band certified on pooled pairs is certified for the corpus that dominates them:
     trained on CodiEsp train and the larger synthetic corpus, v1's pooled band was 0.778
     precise on CodiEsp dev. Each source's band and levels are found on its own calibration
-    (isotonic on its pairs alone): the pooled levels are the dominant
-    corpus's precision (a level calibrated 0.989 held CodiEsp pairs 0.952 right out of fold and
-    0.848 right on dev). A source counts for a system where it holds at
-    least `min_support` positives of it (CodiEsp has no CPT codes; a handful of site notes
-    can neither certify nor refute a band); one that counts but certifies no band leaves the
-    system with none."""
+    (isotonic on its pairs alone): the pooled levels are the dominant corpus's precision (a
+    level calibrated 0.989 held CodiEsp pairs 0.952 right out of fold and 0.848 right on dev).
+    A source counts for a system where it holds at least `min_support` positives of it
+    (CodiEsp has no CPT codes; a handful of site notes can neither certify nor refute a band);
+    one that counts but certifies no band leaves the system with none."""
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
     cal = iso.predict(raw)
     thresholds: dict[str, float] = {}
