@@ -81,9 +81,8 @@ QUICK_V2_CONFIG: dict[str, Any] = {
 
 _MODEL_KEYS = (
     "chunk_size", "max_chunks", "train_layers", "epochs", "network_note_epochs", "batch_notes",
-    "lr_head", "lr_encoder",
-    "residual_dropout", "stack_share", "v1_candidates", "v2_candidates", "stacker_iter",
-    "code_embeddings", "refit_v1", "refit_network",
+    "lr_head", "lr_encoder", "residual_dropout", "stack_share", "v1_candidates", "v2_candidates",
+    "stacker_iter", "code_embeddings", "refit_v1", "refit_network",
 )  # fmt: skip
 
 

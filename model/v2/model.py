@@ -259,11 +259,9 @@ class V2Model:
 
         # The refit below trains for as many epochs as this fit: the stacker learns how far to
         # trust a network trained like the served one.
-        self.network_epochs_ = network_epochs(
-            self.epochs, self.network_note_epochs, len(network_rows)
-        )
+        epochs = network_epochs(self.epochs, self.network_note_epochs, len(network_rows))
         self.network_stats_ = self._fit_network(
-            net, texts, gold, network_rows, all_descriptions, progress
+            net, texts, gold, network_rows, all_descriptions, epochs, progress
         )
         lap("network")
 
@@ -294,7 +292,7 @@ class V2Model:
             network_rows = np.arange(n)[trains_network]
             net = self._new_network(gold, network_rows)
             self.network_refit_stats_ = self._fit_network(
-                net, texts, gold, network_rows, all_descriptions, progress
+                net, texts, gold, network_rows, all_descriptions, epochs, progress
             )
             lap("network_all_notes")
         if self.refit_v1 and not held_out:
@@ -352,6 +350,7 @@ class V2Model:
         gold: Sequence[LabelSet],
         rows: npt.NDArray[np.int64],
         descriptions: dict[Code, str],
+        epochs: int,
         progress: Progress,
     ) -> dict[str, Any]:
         """Fine-tune `net` on notes `rows` (the codes of `_new_network`) and serve it."""
@@ -362,7 +361,7 @@ class V2Model:
             [texts[i] for i in rows],
             [[self.trained_index_[c] for c in gold[i]] for i in rows],
             self._embeddings(self.trained_codes_),
-            epochs=self.network_epochs_,
+            epochs=epochs,
             batch_notes=self.batch_notes,
             lr_head=self.lr_head,
             lr_encoder=self.lr_encoder,
