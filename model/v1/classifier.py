@@ -6,17 +6,28 @@ form through the dual (kernel) system `(X Xᵀ + λI) A = Y`, then `W = Xᵀ A`.
 solve instead of one iterative fit per code, which is what makes thousands of codes trainable
 on two cores in seconds. Weights are pruned to the strongest features per code and kept as one
 sparse matrix, so scoring a note is a single sparse product. No training note vectors are kept.
+
+The products with X (`X Xᵀ`, `Xᵀ A`) split X's columns by document frequency: the columns most
+notes share (character 4-grams of common words, frequent words) go through dense BLAS in blocks,
+the rest through sparse products. A sparse `X Xᵀ` costs the sum of squared column counts, which
+those few thousand common columns dominate: on 5,500 synthetic notes, 25 s sparse against 3 s
+split. `gram` lets the caller compute `X Xᵀ` once for all notes and hand each fold its block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+#: Columns in at least this share of the rows go through dense BLAS products.
+DENSE_COLUMN_SHARE = 1 / 30
+#: Dense columns per block (bounds the dense copy: rows x block x 4 bytes).
+DENSE_BLOCK = 2048
 
 
 class SparseCodeClassifier:
@@ -64,12 +75,19 @@ class SparseCodeClassifier:
             sublinear_tf=True,
             dtype=np.float32,
         )
-        self.word_vec_.fit(texts)
-        self.char_vec_.fit(texts)
-        self.key_vec_.fit([k if k.strip() else "none" for k in key_texts])
+        # fit_transform reads each text once (fit, then transform, would tokenise it twice).
+        # The key vocabulary is fitted with "none" for an empty key text (so that it is never
+        # empty), but an empty key text's row stays empty, as `transform` makes it.
+        keys = self.key_vec_.fit_transform([k if k.strip() else "none" for k in key_texts])
+        has_key = np.array([bool(k.strip()) for k in key_texts], dtype=np.float32)
+        blocks = [
+            self.word_vec_.fit_transform(texts),
+            self.char_vec_.fit_transform(texts),
+            sp.diags(has_key) @ keys,
+        ]
         self.n_word_ = len(self.word_vec_.vocabulary_)
         self.word_names_ = {j: w for w, j in self.word_vec_.vocabulary_.items()}
-        return self.transform(texts, key_texts)
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def transform(self, texts: Sequence[str], key_texts: Sequence[str]) -> sp.csr_matrix:
         blocks = [
@@ -79,8 +97,26 @@ class SparseCodeClassifier:
         ]
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
+    @staticmethod
+    def gram(X: sp.csr_matrix) -> np.ndarray:
+        """`X Xᵀ` as a dense float32 array (rows × rows, X's precision); `fit_matrix` takes it,
+        or a block of it for a subset of the rows, as `gram`, and solves in float64."""
+        split = _ColumnSplit(X)
+        K = (split.sparse @ split.sparse.T).toarray()
+        for block in split.dense_blocks():
+            K += block @ block.T
+        return K
+
     # -- fitting
-    def fit_matrix(self, X: sp.csr_matrix, label_sets: Sequence[set[str]]) -> SparseCodeClassifier:
+    def fit_matrix(
+        self,
+        X: sp.csr_matrix,
+        label_sets: Sequence[set[str]],
+        *,
+        gram: np.ndarray | None = None,
+    ) -> SparseCodeClassifier:
+        """Fit every code's model on the rows of `X`. `gram`, when given, must be `X Xᵀ`
+        (`SparseCodeClassifier.gram`)."""
         counts: dict[str, int] = {}
         for labels in label_sets:
             for code in labels:
@@ -99,16 +135,23 @@ class SparseCodeClassifier:
             self.coef_T_ = sp.csr_matrix((n_feat, 0), dtype=np.float32)
             self.coef_ = self.coef_T_.T.tocsr()
             return self
-        K = (X @ X.T).toarray().astype(np.float64)
+        if gram is not None and gram.shape != (n, n):
+            raise ValueError(f"gram is {gram.shape}, expected ({n}, {n}) for X's rows")
+        K = self.gram(X) if gram is None else np.array(gram, dtype=np.float64)
         K[np.diag_indices_from(K)] += self.alpha
         # float32 like X: a float64 right-hand side would make scipy copy X to float64 for
         # every product below (half the time of this step)
         A = scipy.linalg.solve(K, Y - self.intercept_, assume_a="pos").astype(np.float32)
-        XT = X.T.tocsr()
+        split = _ColumnSplit(X)
+        sparse_T = split.sparse.T.tocsr()
+        dense = list(zip(split.block_columns(), split.dense_blocks(), strict=True))
         rows, cols, vals = [], [], []
         step = 256
         for lo in range(0, len(self.labels_), step):
-            W = np.asarray(XT @ A[:, lo : lo + step])  # features × chunk, float32
+            chunk = A[:, lo : lo + step]
+            W = np.asarray(sparse_T @ chunk)  # features × chunk, float32 (common columns 0)
+            for cols_idx, block in dense:
+                W[cols_idx] = block.T @ chunk
             keep = min(self.keep_features, n_feat)
             for k in range(W.shape[1]):
                 w = W[:, k]
@@ -177,3 +220,28 @@ class SparseCodeClassifier:
             if contrib_arr[k] > 0 and int(common[k]) < self.n_word_
         ]
         return [self.word_names_[j] for _, j in contrib[:top]]
+
+
+class _ColumnSplit:
+    """X's columns split by document frequency: `sparse` is X with its common columns zeroed
+    (same shape), and `dense_blocks()` yields those columns as dense row × column blocks, in the
+    order of `block_columns()`."""
+
+    def __init__(self, X: sp.csr_matrix) -> None:
+        csc = X.tocsc()
+        df = np.diff(csc.indptr)
+        common = df >= max(1.0, DENSE_COLUMN_SHARE * X.shape[0])
+        self.common = np.nonzero(common)[0]
+        self._csc = csc
+        keep = sp.diags((~common).astype(np.float32))
+        self.sparse = (csc @ keep).tocsr()
+        self.sparse.eliminate_zeros()
+
+    def block_columns(self) -> list[np.ndarray]:
+        return [
+            self.common[lo : lo + DENSE_BLOCK] for lo in range(0, self.common.size, DENSE_BLOCK)
+        ]
+
+    def dense_blocks(self) -> Iterator[np.ndarray]:
+        for cols in self.block_columns():
+            yield self._csc[:, cols].toarray()

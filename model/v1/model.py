@@ -234,14 +234,18 @@ class V1Model:
         )
         self.classifier_input_ = "expanded"
         fold_models: list[tuple[list[Any], Any, np.ndarray]] = []
+        gram = clf.gram(X_text)  # once for all notes; each fold solves on its block
         for f in progress(range(self.folds), "out-of-fold classifiers", self.folds):
             tr = np.nonzero(fold_of != f)[0]
             te = np.nonzero(fold_of == f)[0]
             clf.fit_matrix(
-                X_text[tr], [{_label(self.code_space_[ci]) for ci in label_idx[i]} for i in tr]
+                X_text[tr],
+                [{_label(self.code_space_[ci]) for ci in label_idx[i]} for i in tr],
+                gram=gram[np.ix_(tr, tr)],
             )
             self._fill_lr(clf, clf.decision_matrix(X_text[te]), te, lr_rows)
             fold_models.append((list(clf.labels_), clf.coef_T_, clf.intercept_))
+        del gram
         lap("classifiers")
         unknown_idx = [
             {space[c] for c in unlabeled[i] if c in space} - label_idx[i]
