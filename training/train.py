@@ -144,7 +144,13 @@ def train_model(
     cfg = {**DEFAULT_CONFIG, **(config or {}), "seed": seed}
     catalog = get_catalog()
     estimator = fit_v1(
-        train, catalog=catalog, config=cfg, seed=seed, unlabeled=unlabeled, progress=progress
+        train,
+        catalog=catalog,
+        config=cfg,
+        seed=seed,
+        unlabeled=unlabeled,
+        progress=progress,
+        calibrate_later=bool(calibration_notes),
     )
     if calibration_notes:
         texts, settings, labels, extra = note_columns(calibration_notes)
@@ -169,10 +175,12 @@ def fit_v1(
     seed: int = 0,
     unlabeled: Sequence[set[tuple[str, str]]] | None = None,
     progress: bool = True,
+    calibrate_later: bool = False,
 ) -> Any:
     """A fitted `V1Model`: the training recipe of a standalone v1 model (phrasing and excerpt
     augmentation where the notes carry evidence offsets, folds grouped by synthetic template),
-    shared by `train_model` and the v1 model inside v2."""
+    shared by `train_model` and the v1 model inside v2. `calibrate_later`: the caller calibrates
+    it on validation notes next (`V1Model.fit`)."""
     from model.v1.model import V1Model
 
     cfg = {**DEFAULT_CONFIG, **(config or {})}
@@ -214,6 +222,7 @@ def fit_v1(
         unlabeled=unlabeled,
         calibrate=calibrate,
         sources=[n.source for n in fit_notes],
+        calibrate_later=calibrate_later,
         progress=_progress(progress),
         **extra,
     )

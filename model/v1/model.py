@@ -158,6 +158,7 @@ class V1Model:
         note_types: Sequence[str | None] | None = None,
         calibrate: Sequence[bool] | None = None,
         sources: Sequence[str | None] | None = None,
+        calibrate_later: bool = False,
         progress: Progress = _no_progress,
     ) -> V1Model:
         """Fit on notes and their gold codes.
@@ -168,6 +169,11 @@ class V1Model:
         takes no part in calibration, thresholds or the accepted band (a training excerpt, whose
         few codes are easier than a whole note's). `sources[i]`: the corpus note i came from;
         the accepted band must hold on each corpus's notes (`model.v1.ranker.fit_calibration`).
+        `calibrate_later`: the caller calibrates on validation notes next (`calibrate_on`), which
+        replaces all that the training notes would calibrate, so the served ranker learns from
+        every note and nothing is calibrated here (the cross-fitted rankers that would score the
+        training notes out of fold are not fitted: three of the default model's four ranker
+        fits). Until `calibrate_on`, the model cannot suggest.
         """
         n = len(texts)
         note_ages = list(ages) if ages is not None else [None] * n
@@ -303,7 +309,13 @@ class V1Model:
             random_state=self.seed,
         )
         rng = np.random.default_rng(self.seed)
-        if self.ranker_folds:
+        if calibrate_later:
+            keep = _subsample(y_all, self.max_ranker_pairs, rng)
+            for _ in progress(range(1), "ranker", 1):
+                self.ranker_.fit(X_all[keep], y_all[keep])
+            calib_note = np.zeros(n, dtype=bool)
+            is_cal = np.zeros(len(y_all), dtype=bool)
+        elif self.ranker_folds:
             # Cross-fitted: every note's pairs are scored by a ranker that did not learn from
             # them; calibration, thresholds and the accepted band use all of those scores, and
             # the served ranker learns from every note.
@@ -412,7 +424,8 @@ class V1Model:
 
     # ---------------------------------------------------------------- inference
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "classifier_")
+        # Fitted with calibrate_later, a model is not ready until calibrate_on.
+        return hasattr(self, "classifier_") and hasattr(self.ranker_, "iso_")
 
     def ranker_features(self) -> int | None:
         """How many features the fitted ranker was trained on (None before fitting)."""
@@ -440,7 +453,10 @@ class V1Model:
         top_k: int = 30,
     ) -> Suggestion:
         if not self.__sklearn_is_fitted__():
-            raise RuntimeError("V1Model is not fitted")
+            raise RuntimeError(
+                "V1Model is not fitted (or, fitted with calibrate_later, "
+                "not calibrated: call calibrate_on)"
+            )
         text = note.text
         analysis, X, cands, em, x_words = self._served_features(
             text, note.meta.setting, note.meta.age, note.meta.note_type

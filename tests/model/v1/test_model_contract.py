@@ -244,3 +244,41 @@ def test_loading_under_other_library_releases_warns_and_names_them(
     with caplog.at_level("WARNING", logger="model.artifact"):
         load_suggester(trained_model_dir)  # the releases it was trained with: no warning
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_a_model_calibrated_later_fits_one_ranker_and_suggests_once_calibrated(
+    synthetic_corpus_dir: Path,
+) -> None:
+    """`calibrate_later` skips the cross-fitted rankers whose calibration `calibrate_on` would
+    replace: calibrated on the same validation notes, the model is the one fitted without it."""
+    from evaluation.datasets import load_synthetic
+    from model.v1.model import V1Model
+    from training.train import note_columns
+
+    notes = load_synthetic(synthetic_corpus_dir, split="train")[:90]
+    dev = load_synthetic(synthetic_corpus_dir, split="dev")[:30]
+    texts, settings, labels, extra = note_columns(notes)
+    d_texts, d_settings, d_labels, d_extra = note_columns(dev)
+    models = []
+    for later in (False, True):
+        # Every pair kept: both served rankers learn from the same pairs.
+        model = V1Model(folds=2, ranker_folds=2, ranker_iter=20, max_ranker_pairs=10**9, seed=3)
+        model.fit(texts, settings, labels, catalog=get_catalog(), calibrate_later=later, **extra)
+        models.append(model)
+    plain, later = models
+    assert later.training_stats_["calibration_pairs"] == 0
+    assert plain.training_stats_["calibration_pairs"] > 0
+    assert later.training_stats_["ranker_pairs"] == plain.training_stats_["ranker_pairs"]
+    probe = Note.create(dev[0].text, id="v")
+    with pytest.raises(RuntimeError, match="not calibrated: call calibrate_on"):
+        later.suggest_note(probe, model_version="t")
+    for model in models:
+        model.calibrate_on(d_texts, d_settings, d_labels, catalog=get_catalog(), **d_extra)
+    assert later.ranker_.thresholds_ == plain.ranker_.thresholds_
+    assert later.ranker_.accept_thresholds_ == plain.ranker_.accept_thresholds_
+    for n in dev[:3]:
+        a, b = (
+            m.suggest_note(Note.create(n.text, id=n.id), model_version="t").to_dict()
+            for m in models
+        )
+        assert a == b and a["codes"]
