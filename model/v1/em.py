@@ -216,6 +216,10 @@ def note_kind(note_type: str | None) -> str | None:
     return None
 
 
+#: Families whose codes differ by the patient's status (new or established).
+STATUS_FAMILIES = ("office_", "tele_", "preventive_")
+
+
 def visit_families(
     cues: dict[str, re.Match[str]],
     setting: str | None,
@@ -287,6 +291,10 @@ def visit_families(
             kind_cue = cues.get("hospital_progress")
     elif has_level or status_cue is not None:
         fams.add(f"office_{status}")
+    if not any(f.startswith(STATUS_FAMILIES) for f in fams):
+        # Discharge day, consults, ED and hospital visits have no new/established codes: the
+        # patient's status says nothing about them, so only the visit kind's wording is cited.
+        return fams, kind_cue
     return fams, status_cue or kind_cue
 
 

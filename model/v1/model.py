@@ -612,8 +612,11 @@ class V1Model:
         if em is not None and system == "CPT":
             documented = _em_spans(code, em)
             if documented:
-                # The statements that name the visit and its level are the evidence; the
-                # classifier's n-grams would only add noise.
+                # The statements that name the visit and its level are the evidence; a partial
+                # match of the code's wording ("Day 4: ... to arrange discharge" for discharge
+                # day management) and the classifier's n-grams would only add noise.
+                if m is not None:
+                    spans.remove(snap_to_words(text, m.start, m.end))
                 spans.extend(snap_to_words(text, s, e) for s, e in documented)
                 return _distinct_spans(text, spans), True
         if len(spans) < 2:

@@ -244,3 +244,47 @@ def test_em_discharge_day_without_a_time_is_the_lower_code() -> None:
     assert doc is not None and doc.families == {"discharge"}
     assert level_match("99238", doc) == 1.0
     assert level_match("99239", doc) == -1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "setting", "note_type", "family", "cited"),
+    [
+        # Discharge day, consults, ED and hospital visits have no new/established codes: the
+        # status wording is not their evidence, the visit kind's wording is.
+        (
+            "Follow-up visit, established patient. I spent 47 minutes on the day of discharge.",
+            "inpatient",
+            None,
+            "discharge",
+            ["day of discharge", "spent 47 minutes"],
+        ),
+        (
+            "Established patient. Reason for consultation: chest pain. "
+            "Total encounter time 33 minutes.",
+            "outpatient",
+            None,
+            "consult_out",
+            ["Reason for consultation", "Total encounter time 33 minutes"],
+        ),
+        # A kind named only by the document type: the level statement alone.
+        (
+            "Follow-up visit for established patient. Time-based visit: 54 minutes.",
+            "inpatient",
+            "consult",
+            "consult_in",
+            ["Time-based visit: 54 minutes"],
+        ),
+    ],
+)
+def test_em_status_wording_is_cited_only_where_status_picks_the_code(
+    text: str, setting: str, note_type: str | None, family: str, cited: list[str]
+) -> None:
+    from model.v1.model import _em_spans
+
+    doc = documentation(text, setting=setting, note_type=note_type)
+    assert doc is not None and family in doc.families
+    codes = [c for c in implied_codes(doc) if family_match(c, doc) > 0]
+    assert codes
+    quoted = [text[s:e] for s, e in _em_spans(codes[0], doc)]
+    assert [q.lower() for q in quoted] == [c.lower() for c in cited]
+    assert not any("established" in q.lower() or "follow-up" in q.lower() for q in quoted)
