@@ -73,6 +73,9 @@ class CodeMatch:
     #: all of them; "primary" in "... hypertensive heart disease, ..., primary hypothyroidism"
     #: completes "primary hypertension" from two places: 0.5)
     compact: float = 1.0
+    #: the phrase misses a word whose rival (`data/contrasts.json`) the mention states: "type 1
+    #: diabetes mellitus without complications" on "DM2 without complications"
+    contradicted: bool = False
 
 
 class PhraseMatcher:
@@ -117,6 +120,7 @@ class PhraseMatcher:
             phrase_len[i] = len(ph.tokens)
             phrase_w[i] = total
         self.vocab_ = vocab
+        self.contrasts_ = _contrast_index(vocab)
         self.fuzzy_ = _deletion_index(vocab, df)
         # Word families: a note word also counts for the phrase words of its family
         by_key: dict[str, list[int]] = {}
@@ -212,6 +216,7 @@ class PhraseMatcher:
                 n_sentences=len(n_strong.get(code, ())),
                 support=float(sum(support[code].values())),
                 compact=m.compact,
+                contradicted=m.contradicted,
             )
         return out
 
@@ -295,6 +300,12 @@ class PhraseMatcher:
             hits = [(j, t) for j, t in hits if abs(t.start - mid) <= 120] or hits
         start, end = _main_run(sorted((t for _, t in hits), key=lambda t: t.start))
         together = sum(weight_of[j] for j in {j for j, t in hits if start <= t.start < end})
+        contradicted = False
+        if coverage < 0.99:
+            rivals_of: dict[int, tuple[int, ...]] = getattr(self, "contrasts_", {})
+            missing = set(weight_of) - {j for j, _ in hits}
+            rivals = {r for j in missing for r in rivals_of.get(j, ()) if r not in weight_of}
+            contradicted = any(j in rivals and start <= t.start < end for j, t in sentence_tokens)
         return CodeMatch(
             code_index=code,
             coverage=coverage,
@@ -307,6 +318,7 @@ class PhraseMatcher:
             n_sentences=0,
             support=0.0,
             compact=min(1.0, together / coverage) if coverage > 0 else 1.0,
+            contradicted=contradicted,
         )
 
 
@@ -329,6 +341,28 @@ def _main_run(hits: Sequence[Token]) -> tuple[int, int]:
             runs[-1].append(t)
     best = max(enumerate(runs), key=lambda ir: (len({t.start for t in ir[1]}), ir[0]))[1]
     return min(t.start for t in best), max(t.end for t in best)
+
+
+def _contrast_index(vocab: dict[str, int]) -> dict[int, tuple[int, ...]]:
+    """Phrase-word id -> the ids of its rivals (`data/contrasts.json`) in `vocab`."""
+    import json
+    from importlib import resources
+
+    from model.v1.tokens import tokenize
+
+    raw = json.loads(resources.files("model.v1").joinpath("data/contrasts.json").read_text("utf-8"))
+    out: dict[int, tuple[int, ...]] = {}
+    for group in raw["groups"]:
+        ids = []
+        for word in group:
+            toks = tokenize(str(word), expand=False, keep_stopwords=True)
+            if len(toks) != 1:
+                raise ValueError(f"contrasts.json: {word!r} is not one word")
+            if toks[0].norm in vocab:
+                ids.append(vocab[toks[0].norm])
+        for j in ids:
+            out[j] = tuple(x for x in ids if x != j)
+    return out
 
 
 def _deletion_index(vocab: dict[str, int], df: dict[str, int]) -> dict[str, str]:

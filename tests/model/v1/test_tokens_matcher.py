@@ -493,3 +493,43 @@ def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
     # too few contested pairs to judge: off
     level, _ = fit_contested(sibling[:20], cal[:20], y[:20] * 0, is_icd[:20], 0.9, 0.95, 20)
     assert level == 1.01
+
+
+def _matches_of(descriptions: list[tuple[str, str]], text: str) -> dict[str, object]:
+    phrases = build_phrases(
+        [("ICD-10-CM", code, True, desc, (), ()) for code, desc in descriptions], {}, []
+    )
+    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
+    toks = mark_polarity(text, tokenize(text), keep_plain=True)
+    return {m.codes_[x.code_index][1]: x for x in m.match(toks, [(0, len(text))]).values()}
+
+
+DIABETES = [
+    ("E10.9", "Type 1 diabetes mellitus without complications"),
+    ("E11.9", "Type 2 diabetes mellitus without complications"),
+]
+KNEE = [("M25.561", "Pain in right knee"), ("M25.562", "Pain in left knee")]
+
+
+@pytest.mark.parametrize(
+    ("descriptions", "text", "contradicted", "incomplete"),
+    [
+        # "DM2" reads as "2 diabetes mellitus": type 1's phrase misses "1" where "2" stands.
+        (DIABETES, "2. DM2 without complications.", {"E10.9"}, set()),
+        (KNEE, "Pain in the right knee since a fall.", {"M25.562"}, set()),
+        # Missing, not contradicted: the note names no type, no side.
+        (DIABETES, "Diabetes mellitus without complications.", set(), {"E10.9", "E11.9"}),
+        (KNEE, "Knee pain since a fall.", set(), {"M25.561", "M25.562"}),
+        # The rival outside the mention run does not count: "left" belongs to another finding.
+        (KNEE, "Knee pain since a fall; the left elbow is bruised from it as well.", set(), set()),
+    ],
+)
+def test_a_partial_match_is_contradicted_where_its_mention_states_a_rival_word(
+    descriptions: list[tuple[str, str]], text: str, contradicted: set[str], incomplete: set[str]
+) -> None:
+    found = _matches_of(descriptions, text)
+    assert {c for c, m in found.items() if m.contradicted} == contradicted  # type: ignore[attr-defined]
+    for code in incomplete:
+        assert found[code].coverage < 0.99 and not found[code].contradicted  # type: ignore[attr-defined]
+    for code in contradicted:
+        assert found[code].coverage < 0.99  # type: ignore[attr-defined]
