@@ -16,7 +16,7 @@ split. `gram` lets the caller compute `X Xᵀ` once for all notes and hand each 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -101,11 +101,7 @@ class SparseCodeClassifier:
     def gram(X: sp.csr_matrix) -> np.ndarray:
         """`X Xᵀ` as a dense float32 array (rows × rows, X's precision); `fit_matrix` takes it,
         or a block of it for a subset of the rows, as `gram`, and solves in float64."""
-        split = _ColumnSplit(X)
-        K = (split.sparse @ split.sparse.T).toarray()
-        for block in split.dense_blocks():
-            K += block @ block.T
-        return K
+        return _ColumnSplit(X).gram()
 
     # -- fitting
     def fit_matrix(
@@ -137,14 +133,17 @@ class SparseCodeClassifier:
             return self
         if gram is not None and gram.shape != (n, n):
             raise ValueError(f"gram is {gram.shape}, expected ({n}, {n}) for X's rows")
-        K = self.gram(X) if gram is None else np.array(gram, dtype=np.float64)
+        # One split of X's columns serves X Xᵀ (when not given) and Xᵀ A below.
+        split = _ColumnSplit(X)
+        dense = list(zip(split.block_columns(), split.dense_blocks(), strict=True))
+        K = np.array(
+            split.gram(block for _, block in dense) if gram is None else gram, dtype=np.float64
+        )
         K[np.diag_indices_from(K)] += self.alpha
         # float32 like X: a float64 right-hand side would make scipy copy X to float64 for
         # every product below (half the time of this step)
         A = scipy.linalg.solve(K, Y - self.intercept_, assume_a="pos").astype(np.float32)
-        split = _ColumnSplit(X)
         sparse_T = split.sparse.T.tocsr()
-        dense = list(zip(split.block_columns(), split.dense_blocks(), strict=True))
         rows, cols, vals = [], [], []
         step = 256
         for lo in range(0, len(self.labels_), step):
@@ -245,3 +244,11 @@ class _ColumnSplit:
     def dense_blocks(self) -> Iterator[np.ndarray]:
         for cols in self.block_columns():
             yield self._csc[:, cols].toarray()
+
+    def gram(self, blocks: Iterable[np.ndarray] | None = None) -> np.ndarray:
+        """`X Xᵀ` (float32): the sparse part's product plus each dense block's; `blocks`, when
+        given, are `dense_blocks()` already made."""
+        K = (self.sparse @ self.sparse.T).toarray()
+        for block in self.dense_blocks() if blocks is None else blocks:
+            K += block @ block.T
+        return K

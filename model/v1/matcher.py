@@ -12,15 +12,17 @@ deletions (SymSpell) makes that a few dictionary probes per unknown word.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 import scipy.sparse as sp
 
 from model.v1.lexicon import Phrase
-from model.v1.tokens import NEG_SUFFIX, Token
+from model.v1.tokens import NEG_SUFFIX, Token, tokenize
 
 MIN_FUZZY = 5
 
@@ -345,11 +347,6 @@ def _main_run(hits: Sequence[Token]) -> tuple[int, int]:
 
 def _contrast_index(vocab: dict[str, int]) -> dict[int, tuple[int, ...]]:
     """Phrase-word id -> the ids of its rivals (`data/contrasts.json`) in `vocab`."""
-    import json
-    from importlib import resources
-
-    from model.v1.tokens import tokenize
-
     raw = json.loads(resources.files("model.v1").joinpath("data/contrasts.json").read_text("utf-8"))
     out: dict[int, tuple[int, ...]] = {}
     for group in raw["groups"]:
