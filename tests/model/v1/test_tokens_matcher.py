@@ -7,7 +7,7 @@ import pytest
 
 from model.v1.em import documentation, implied_codes, level_match
 from model.v1.lexicon import Phrase, build_phrases
-from model.v1.matcher import PhraseMatcher
+from model.v1.matcher import CodeMatch, PhraseMatcher
 from model.v1.ranker import _thresholds
 from model.v1.tokens import mark_polarity, normalize_phrase, snap_to_words, tokenize
 
@@ -135,13 +135,17 @@ def test_matcher_tells_siblings_apart_by_what_is_absent() -> None:
     assert without_e.get("K21.00", 0.0) < 1.0
 
 
-def _coverage_of(descriptions: list[tuple[str, str]], text: str) -> dict[str, float]:
+def _matches_of(descriptions: list[tuple[str, str]], text: str) -> dict[str, CodeMatch]:
     phrases = build_phrases(
         [("ICD-10-CM", code, True, desc, (), ()) for code, desc in descriptions], {}, []
     )
     m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
     toks = mark_polarity(text, tokenize(text), keep_plain=True)
-    return {m.codes_[x.code_index][1]: x.coverage for x in m.match(toks, [(0, len(text))]).values()}
+    return {m.codes_[x.code_index][1]: x for x in m.match(toks, [(0, len(text))]).values()}
+
+
+def _coverage_of(descriptions: list[tuple[str, str]], text: str) -> dict[str, float]:
+    return {code: x.coverage for code, x in _matches_of(descriptions, text).items()}
 
 
 def test_a_negated_word_does_not_complete_a_phrase_that_wants_it_present() -> None:
@@ -495,15 +499,6 @@ def test_contested_level_is_the_lowest_that_falls_short_of_the_target() -> None:
     assert level == 1.01
 
 
-def _matches_of(descriptions: list[tuple[str, str]], text: str) -> dict[str, object]:
-    phrases = build_phrases(
-        [("ICD-10-CM", code, True, desc, (), ()) for code, desc in descriptions], {}, []
-    )
-    m = PhraseMatcher(min_phrase_weight=0.0).fit(phrases)
-    toks = mark_polarity(text, tokenize(text), keep_plain=True)
-    return {m.codes_[x.code_index][1]: x for x in m.match(toks, [(0, len(text))]).values()}
-
-
 DIABETES = [
     ("E10.9", "Type 1 diabetes mellitus without complications"),
     ("E11.9", "Type 2 diabetes mellitus without complications"),
@@ -528,8 +523,8 @@ def test_a_partial_match_is_contradicted_where_its_mention_states_a_rival_word(
     descriptions: list[tuple[str, str]], text: str, contradicted: set[str], incomplete: set[str]
 ) -> None:
     found = _matches_of(descriptions, text)
-    assert {c for c, m in found.items() if m.contradicted} == contradicted  # type: ignore[attr-defined]
+    assert {c for c, m in found.items() if m.contradicted} == contradicted
     for code in incomplete:
-        assert found[code].coverage < 0.99 and not found[code].contradicted  # type: ignore[attr-defined]
+        assert found[code].coverage < 0.99 and not found[code].contradicted
     for code in contradicted:
-        assert found[code].coverage < 0.99  # type: ignore[attr-defined]
+        assert found[code].coverage < 0.99
